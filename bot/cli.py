@@ -1,0 +1,245 @@
+"""``hailong``: one command line for the server, the database, flows, a terminal chat, scores and exports."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .settings import Settings
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .app import serve
+
+    overrides = {}
+    if args.host:
+        overrides["host"] = args.host
+    if args.port:
+        overrides["port"] = args.port
+    settings = Settings.from_env(**overrides)
+    serve(settings)
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from .store.migrate import upgrade
+
+    url = _settings().effective_database_url
+    upgrade(url)
+    print(f"database is at the latest schema ({_redact(url)})")
+    return 0
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_flows_validate(args: argparse.Namespace) -> int:
+    from .flows import validate_flow_file
+
+    files: list[Path] = []
+    for p in map(Path, args.paths):
+        files += sorted(p.glob("*.yaml")) + sorted(p.glob("*.yml")) if p.is_dir() else [p]
+    if not files:
+        print("no flow files found", file=sys.stderr)
+        return 2
+    bad = 0
+    for f in files:
+        errors = validate_flow_file(f)
+        for e in errors:
+            print(e)
+        if errors:
+            bad += 1
+        else:
+            print(f"{f}: ok")
+    return 1 if bad else 0
+
+
+async def _with_services(fn):  # type: ignore[no-untyped-def]
+    from .services import build_services
+
+    services = build_services(_settings())
+    try:
+        return await fn(services)
+    finally:
+        await services.close()
+
+
+def cmd_flows_load(args: argparse.Namespace) -> int:
+    from .flows import FlowInvalid
+    from .store.flows_repo import load_directory
+
+    directory = Path(args.directory) if args.directory else _settings().flows_dir
+
+    async def run(s):  # type: ignore[no-untyped-def]
+        return await load_directory(s.engine, directory)
+
+    try:
+        outcomes = asyncio.run(_with_services(run))
+    except FlowInvalid as e:
+        print(e, file=sys.stderr)
+        return 1
+    failed = 0
+    for o in outcomes:
+        print(f"{o.flow_id} v{o.version}: {o.action}" + (f" — {o.message}" if o.message else ""))
+        failed += o.action == "conflict"
+    return 1 if failed else 0
+
+
+def cmd_flows_list(args: argparse.Namespace) -> int:
+    async def run(s):  # type: ignore[no-untyped-def]
+        return await s.flows.open_flows()
+
+    flows = asyncio.run(_with_services(run))
+    if args.json:
+        print(json.dumps([{"id": f.id, "version": f.version, "title": f.title, "questions": len(f.questions)}
+                          for f in flows], ensure_ascii=False))
+    else:
+        for f in flows:
+            print(f"{f.id}\tv{f.version}\t{len(f.questions)} câu\t{f.title}")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from channels.console import run_console
+
+    context = dict(kv.split("=", 1) for kv in args.context or [])
+    return asyncio.run(run_console(_settings(), flow=args.flow, context=context, invitation=args.ref))
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from .analytics import score_flow
+
+    try:
+        result = score_flow(_settings().effective_database_url, args.flow, unit=args.unit, period=args.period)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    print(f"{result['flow']}: {result['responses']} responses scored, {result['excluded']} excluded")
+    for name, value in result["indices"].items():
+        print(f"  {name:<28} {'—' if value is None else f'{value:6.2f}'}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .analytics import export_responses
+
+    try:
+        n = export_responses(_settings().effective_database_url, args.flow, args.format, Path(args.out),
+                             unit=args.unit, period=args.period)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"{n} responses written to {args.out}")
+    return 0
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    from .invitations import create_invitations
+
+    context = dict(kv.split("=", 1) for kv in args.context or [])
+
+    async def run(s):  # type: ignore[no-untyped-def]
+        return await create_invitations(s, flow_id=args.flow, count=args.count, unit=args.unit, context=context)
+
+    try:
+        codes = asyncio.run(_with_services(run))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    base = _settings().base_url
+    for code in codes:
+        print(f"{code}\t{base}/c/{code}")
+    return 0
+
+
+def cmd_expire(args: argparse.Namespace) -> int:
+    from .invitations import expire_stale
+
+    async def run(s):  # type: ignore[no-untyped-def]
+        return await expire_stale(s)
+
+    n = asyncio.run(_with_services(run))
+    print(f"{n} responses marked expired")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hailong", description="Hailong: surveys and Q&A in chat for public administration")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="serve the web chat, webhooks and APIs")
+    run.add_argument("--host")
+    run.add_argument("--port", type=int)
+    run.set_defaults(fn=cmd_run)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="migrate HAILONG_DATABASE_URL to the latest schema").set_defaults(fn=cmd_db_upgrade)
+
+    flows = sub.add_parser("flows", help="survey flows").add_subparsers(dest="flows_command", required=True)
+    v = flows.add_parser("validate", help="check flow files; prints every error with file and line")
+    v.add_argument("paths", nargs="+")
+    v.set_defaults(fn=cmd_flows_validate)
+    ld = flows.add_parser("load", help="store flow files in the database (every version is kept)")
+    ld.add_argument("directory", nargs="?")
+    ld.set_defaults(fn=cmd_flows_load)
+    ls = flows.add_parser("list", help="open flows")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(fn=cmd_flows_list)
+
+    chat = sub.add_parser("chat", help="take a survey in the terminal")
+    chat.add_argument("flow", nargs="?")
+    chat.add_argument("--ref", help="invitation code")
+    chat.add_argument("--context", action="append", metavar="KEY=VALUE", help="link parameters, e.g. dossier=HS-1")
+    chat.set_defaults(fn=cmd_chat)
+
+    score = sub.add_parser("score", help="compute a flow's indices from stored responses")
+    score.add_argument("flow")
+    score.add_argument("--json", action="store_true")
+    score.add_argument("--unit")
+    score.add_argument("--period", help="YYYY, YYYY-Qn, YYYY-MM or FROM..TO")
+    score.set_defaults(fn=cmd_score)
+
+    export = sub.add_parser("export", help="export data").add_subparsers(dest="export_command", required=True)
+    er = export.add_parser("responses", help="one row per response, one column per result key")
+    er.add_argument("--flow", required=True)
+    er.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv")
+    er.add_argument("--out", required=True)
+    er.add_argument("--unit")
+    er.add_argument("--period")
+    er.set_defaults(fn=cmd_export)
+
+    inv = sub.add_parser("invite", help="create single-use invitation codes")
+    inv.add_argument("--flow", required=True)
+    inv.add_argument("--count", type=int, default=1)
+    inv.add_argument("--unit")
+    inv.add_argument("--context", action="append", metavar="KEY=VALUE")
+    inv.set_defaults(fn=cmd_invite)
+
+    resp = sub.add_parser("responses", help="response housekeeping").add_subparsers(dest="responses_command", required=True)
+    resp.add_parser("expire", help="mark unfinished responses past their flow's expiry as expired").set_defaults(fn=cmd_expire)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .logs import setup_logging
+
+    args = build_parser().parse_args(argv)
+    setup_logging(_settings().log_level if args.command == "run" else "WARNING")
+    return int(args.fn(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,376 @@
+"""The conversation service: one inbound message in, the replies out, everything learned stored.
+
+Per respondent: take the lock (messages in order), return the stored reply for a message already
+handled (platforms and browsers resend), run the pure flow engine, then write answers, response
+state, outgoing messages and the de-duplication key in ONE transaction. The state store is only
+updated after the commit, so it never knows something the database does not.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from sqlalchemy import and_, delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .dialogues import Dialogues
+from .flows import AnswerCleared, AnswerSet, Env, Flow, FlowState, StepResult, start, step
+from .flows.engine import reask
+from .flows.model import ChoiceDef, Question
+from .flows.parsers import Accepted, parse_single
+from .logs import log
+from .messages import Choice, Inbound, InputSpec, Outbound
+from .settings import Settings
+from .state import StateStore
+from .store.db import upsert
+from .store.flows_repo import FlowRegistry, is_open
+from .store.tables import answers, invitations, outbox, processed, respondents, responses
+from .text import fold
+from .units import UnitCatalogue
+
+# Channels whose clients fetch messages themselves; others are sent by the outbox sender.
+PULL_CHANNELS = frozenset({"web", "console", "preview"})
+MENU_PREFIX = "flow:"
+STATE_TTL = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Reply:
+    messages: list[Outbound]
+    flow_state: dict[str, Any]
+    duplicate: bool = False
+
+
+@dataclass
+class _Conv:
+    """What the service keeps per respondent between messages (cached in the state store)."""
+
+    last_seq: int = 0
+    response_id: str | None = None
+    flow: FlowState | None = None
+    invitation: str | None = None
+    unit: str | None = None
+    unit_from_invitation: bool = False
+    menu: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"last_seq": self.last_seq, "response_id": self.response_id,
+                "flow": self.flow.to_json() if self.flow else None, "invitation": self.invitation,
+                "unit": self.unit, "unit_from_invitation": self.unit_from_invitation, "menu": self.menu}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "_Conv":
+        return cls(last_seq=d["last_seq"], response_id=d.get("response_id"),
+                   flow=FlowState.from_json(d["flow"]) if d.get("flow") else None, invitation=d.get("invitation"),
+                   unit=d.get("unit"), unit_from_invitation=d.get("unit_from_invitation", False), menu=d.get("menu", []))
+
+
+@dataclass
+class _Plan:
+    outbounds: list[Outbound]
+    flow: Flow | None = None
+    result: StepResult | None = None
+    new_response: bool = False
+    invitation: str | None = None
+    unit: str | None = None
+    menu: list[str] | None = None
+
+
+def flow_state_json(conv: _Conv) -> dict[str, Any]:
+    fs = conv.flow
+    if fs is None:
+        return {"flow": None, "status": None, "question": None}
+    return {"flow": fs.flow_id, "status": fs.status,
+            "question": fs.current if fs.status == "in_progress" and fs.stage in ("question", "other") else None}
+
+
+def disposition(fs: FlowState) -> str:
+    if fs.status == "in_progress":
+        return "partial" if fs.answers else "started"
+    return fs.status
+
+
+def _new_id(prefix: str) -> str:
+    return prefix + secrets.token_hex(8)
+
+
+class ConversationService:
+    def __init__(self, *, engine: AsyncEngine, state: StateStore, flows: FlowRegistry, dialogues: Dialogues,
+                 units: UnitCatalogue, settings: Settings, clock: Callable[[], datetime] | None = None) -> None:
+        self.engine = engine
+        self.state = state
+        self.flows = flows
+        self.dialogues = dialogues
+        self.units = units
+        self.settings = settings
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._dialect = engine.dialect.name
+        self._secret = settings.effective_secret_key().encode()
+        self._respondents: OrderedDict[tuple[str, str], str] = OrderedDict()
+
+    # ---- respondents -------------------------------------------------------------------------
+
+    def _key_hash(self, channel: str, key: str) -> str:
+        return hmac.new(self._secret, f"{channel}\x00{key}".encode(), hashlib.sha256).hexdigest()
+
+    async def respondent_id(self, channel: str, key: str) -> str:
+        cache_key = (channel, key)
+        rid = self._respondents.get(cache_key)
+        if rid is not None:
+            return rid
+        key_hash = self._key_hash(channel, key)
+        async with self.engine.begin() as conn:
+            await conn.execute(upsert(self._dialect, respondents, {
+                "id": _new_id("r"), "channel": channel, "key_hash": key_hash, "last_seq": 0,
+                "created_at": self._clock()}, ["channel", "key_hash"]))
+            rid = (await conn.execute(select(respondents.c.id).where(
+                and_(respondents.c.channel == channel, respondents.c.key_hash == key_hash)))).scalar_one()
+        self._respondents[cache_key] = rid
+        if len(self._respondents) > 200_000:
+            self._respondents.popitem(last=False)
+        return rid
+
+    # ---- state -------------------------------------------------------------------------------
+
+    async def _conv(self, rid: str) -> _Conv:
+        cached = await self.state.get(rid)
+        if cached is not None:
+            return _Conv.from_json(cached)
+        async with self.engine.connect() as conn:
+            last_seq = (await conn.execute(select(respondents.c.last_seq).where(respondents.c.id == rid))).scalar_one_or_none() or 0
+            row = (await conn.execute(select(responses.c.id, responses.c.state, responses.c.invitation_code,
+                                             responses.c.unit_code, responses.c.disposition)
+                                      .where(responses.c.respondent_id == rid)
+                                      .order_by(responses.c.updated_at.desc()).limit(1))).first()
+        conv = _Conv(last_seq=last_seq)
+        if row is not None:
+            conv.response_id = row.id
+            conv.flow = FlowState.from_json(row.state)
+            conv.invitation = row.invitation_code
+            conv.unit = row.unit_code
+        return conv
+
+    async def flow_state(self, rid: str) -> dict[str, Any]:
+        return flow_state_json(await self._conv(rid))
+
+    async def messages_after(self, rid: str, after: int, limit: int = 500) -> list[Outbound]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(outbox.c.seq, outbox.c.payload).where(
+                and_(outbox.c.respondent_id == rid, outbox.c.seq > after)).order_by(outbox.c.seq).limit(limit))).all()
+        return [replace(Outbound.from_json(r.payload), seq=r.seq) for r in rows]
+
+    # ---- the one entry point -----------------------------------------------------------------
+
+    async def handle(self, inbound: Inbound) -> Reply:
+        rid = await self.respondent_id(inbound.channel, inbound.respondent_key)
+        async with self.state.lock(rid):
+            if inbound.message_id:
+                stored = await self._stored_reply(rid, inbound.message_id)
+                if stored is not None:
+                    log("message.duplicate", respondent=rid, message=inbound.message_id, channel=inbound.channel)
+                    return stored
+            conv = await self._conv(rid)
+            plan = await self._plan(conv, inbound)
+            try:
+                new_conv, sent = await self._commit(rid, conv, plan, inbound)
+            except IntegrityError:
+                # another process handled the same message id between our check and commit
+                await self.state.delete(rid)
+                stored = await self._stored_reply(rid, inbound.message_id) if inbound.message_id else None
+                if stored is None:
+                    raise
+                return stored
+            await self.state.set(rid, new_conv.to_json(), ttl=STATE_TTL)
+        log("message.handled", respondent=rid, channel=inbound.channel, message=inbound.message_id,
+            flow=new_conv.flow.flow_id if new_conv.flow else None,
+            question=new_conv.flow.current if new_conv.flow else None, replies=len(sent))
+        return Reply(sent, flow_state_json(new_conv))
+
+    async def start_session(self, inbound: Inbound) -> Reply:
+        """A new web session: start the requested flow, or greet and show the menu."""
+        return await self.handle(replace(inbound, kind="start"))
+
+    async def _stored_reply(self, rid: str, message_key: str) -> Reply | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(processed.c.first_seq, processed.c.last_seq, processed.c.flow_state).where(
+                and_(processed.c.respondent_id == rid, processed.c.message_key == message_key)))).first()
+            if row is None:
+                return None
+            rows = (await conn.execute(select(outbox.c.seq, outbox.c.payload).where(
+                and_(outbox.c.respondent_id == rid, outbox.c.seq >= row.first_seq, outbox.c.seq <= row.last_seq))
+                .order_by(outbox.c.seq))).all()
+        return Reply([replace(Outbound.from_json(r.payload), seq=r.seq) for r in rows], row.flow_state, duplicate=True)
+
+    # ---- deciding what to do -----------------------------------------------------------------
+
+    def _env(self) -> Env:
+        return Env(self.dialogues, self.units, self._clock(), self.settings.max_failed_attempts)
+
+    async def _plan(self, conv: _Conv, inbound: Inbound) -> _Plan:
+        d = self.dialogues
+        active = conv.flow is not None and conv.flow.active
+        flow = await self.flows.get(conv.flow.flow_id, conv.flow.flow_version) if active and conv.flow else None
+        if active and flow is None:  # the flow version vanished: nothing sensible to continue
+            active = False
+        if inbound.kind == "start" or inbound.invitation or (inbound.flow and inbound.kind != "text"):
+            return await self._start(conv, inbound, flow if active else None)
+        if inbound.kind == "event":
+            if inbound.text == "follow":
+                return await self._menu(conv, [Outbound(d.say("welcome"))])
+            return _Plan([])
+        if inbound.kind == "media":
+            prompt = reask(flow, conv.flow, self._env()) if active and flow and conv.flow else []
+            return _Plan([Outbound(d.say("media_not_accepted"))] + prompt)
+        text = inbound.text if inbound.kind == "text" else None
+        if text is not None and len(text) > self.settings.max_text_length:
+            prompt = reask(flow, conv.flow, self._env()) if active and flow and conv.flow else []
+            return _Plan([Outbound(d.say("too_long_message", max=self.settings.max_text_length))] + prompt)
+        if active and flow is not None and conv.flow is not None:
+            return _Plan([], flow=flow, result=step(flow, conv.flow, self._env(), text=text, choice=inbound.choice))
+        return await self._idle(conv, inbound)
+
+    async def _idle(self, conv: _Conv, inbound: Inbound) -> _Plan:
+        """Outside a survey: a menu pick or a flow's id starts it; anything else gets the menu."""
+        d = self.dialogues
+        choice = inbound.choice if isinstance(inbound.choice, str) else None
+        if choice and choice.startswith(MENU_PREFIX):
+            return await self._start(conv, replace(inbound, flow=choice[len(MENU_PREFIX):]), None)
+        text = (inbound.text or "").strip()
+        open_flows = await self.flows.open_flows(self._clock().date())
+        by_id = {f.id: f for f in open_flows}
+        if fold(text).replace(" ", "_") in by_id:
+            return await self._start(conv, replace(inbound, flow=fold(text).replace(" ", "_")), None)
+        if conv.menu and (text or choice):
+            menu_flows = [by_id[f] for f in conv.menu if f in by_id]
+            q = Question(key="_menu", type="single", text="", section="", number=0,
+                         choices=tuple(ChoiceDef(f.id, f.title) for f in menu_flows))
+            picked = parse_single(q, text=text, choice=choice) if menu_flows else None
+            if isinstance(picked, Accepted):
+                return await self._start(conv, replace(inbound, flow=picked.value), None)
+        command = d.command(text) if text else None
+        if command and command[0] in ("menu", "help", "resume"):
+            return await self._menu(conv, [])
+        return await self._menu(conv, [Outbound(d.say("not_understood"))] if text else [Outbound(d.say("welcome"))])
+
+    async def _menu(self, conv: _Conv, before: list[Outbound]) -> _Plan:
+        d = self.dialogues
+        listed = [f for f in await self.flows.open_flows(self._clock().date()) if f.settings.listed]
+        if not listed:
+            return _Plan(before + [Outbound(d.say("no_open_surveys"))], menu=[])
+        choices = tuple(Choice(MENU_PREFIX + f.id, f.title) for f in listed)
+        return _Plan(before + [Outbound(d.say("menu"), InputSpec("choice", choices))], menu=[f.id for f in listed])
+
+    async def _start(self, conv: _Conv, inbound: Inbound, active_flow: Flow | None) -> _Plan:
+        d = self.dialogues
+        env = self._env()
+        context = dict(inbound.context)
+        unit = None
+        flow_id = inbound.flow
+        code = (inbound.invitation or "").strip() or None
+        if code:
+            async with self.engine.connect() as conn:
+                inv = (await conn.execute(select(invitations).where(invitations.c.code == code))).first()
+            if inv is None or (inv.expires_at is not None and _aware(inv.expires_at) < env.now):
+                return _Plan([Outbound(d.say("invitation_unknown"))])
+            if inv.response_id and inv.response_id != conv.response_id:
+                return _Plan([Outbound(d.say("invitation_used"))])
+            flow_id, unit = inv.flow_id, inv.unit_code
+            context = {**(inv.context or {}), **context}
+        if active_flow is not None and conv.flow is not None:
+            if flow_id in (None, active_flow.id) and (code is None or code == conv.invitation):
+                return _Plan([Outbound(d.say("resumed"))] + reask(active_flow, conv.flow, env))
+            return _Plan([Outbound(d.say("already_active", title=active_flow.title))] + reask(active_flow, conv.flow, env))
+        if not flow_id:
+            return await self._menu(conv, [Outbound(d.say("welcome"))])
+        flow = await self.flows.get(flow_id)
+        if flow is None:
+            return _Plan([Outbound(d.say("unknown_flow"))])
+        if not is_open(flow, env.today):
+            return _Plan([Outbound(d.say("flow_closed"))])
+        if code is None and flow.settings.one_response_per == "invitation" and not flow.settings.listed:
+            return _Plan([Outbound(d.say("invitation_unknown"))])
+        if flow.settings.one_response_per == "respondent" and await self._has_completed(conv, flow.id):
+            return _Plan([Outbound(d.say("already_completed"))])
+        for param in flow.context:
+            value = context.get(param.key)
+            if (param.required and not value) or (value and param.pattern and not re.fullmatch(param.pattern, value)):
+                return _Plan([Outbound(d.say("context_missing", label=param.label or param.key))])
+        context = {p.key: context[p.key] for p in flow.context if context.get(p.key)}
+        return _Plan([], flow=flow, result=start(flow, env, context=context), new_response=True, invitation=code, unit=unit)
+
+    async def _has_completed(self, conv: _Conv, flow_id: str) -> bool:
+        if conv.flow and conv.flow.flow_id == flow_id and conv.flow.status == "completed":
+            return True
+        return False
+
+    # ---- storing -----------------------------------------------------------------------------
+
+    async def _commit(self, rid: str, conv: _Conv, plan: _Plan, inbound: Inbound) -> tuple[_Conv, list[Outbound]]:
+        now = self._clock()
+        new = _Conv(last_seq=conv.last_seq, response_id=conv.response_id, flow=conv.flow, invitation=conv.invitation,
+                    unit=conv.unit, unit_from_invitation=conv.unit_from_invitation,
+                    menu=plan.menu if plan.menu is not None else ([] if plan.result else conv.menu))
+        outbounds = list(plan.outbounds)
+        async with self.engine.begin() as conn:
+            if plan.result is not None and plan.flow is not None:
+                result, flow = plan.result, plan.flow
+                outbounds = outbounds + result.outbounds
+                fs = result.state
+                if plan.new_response:
+                    new.response_id = _new_id("s")
+                    new.invitation = plan.invitation
+                    new.unit, new.unit_from_invitation = plan.unit, plan.unit is not None
+                    await conn.execute(responses.insert().values(
+                        id=new.response_id, flow_id=flow.id, flow_version=flow.version, respondent_id=rid,
+                        channel=inbound.channel, unit_code=new.unit, invitation_code=plan.invitation,
+                        disposition=disposition(fs), state=fs.to_json(), context=fs.context or None,
+                        preview=inbound.channel == "preview", started_at=now, updated_at=now,
+                        completed_at=now if fs.status == "completed" else None))
+                    if plan.invitation:
+                        claimed = await conn.execute(update(invitations).where(and_(
+                            invitations.c.code == plan.invitation, invitations.c.response_id.is_(None)))
+                            .values(response_id=new.response_id))
+                        if claimed.rowcount != 1:
+                            raise IntegrityError("invitation already used", None, Exception())
+                assert new.response_id is not None
+                for eff in result.effects:
+                    if isinstance(eff, AnswerSet):
+                        await conn.execute(upsert(self._dialect, answers, {
+                            "response_id": new.response_id, "key": eff.key, "value": eff.value, "answered_at": now},
+                            ["response_id", "key"], ["value", "answered_at"]))
+                        if not new.unit_from_invitation and flow.has_question(eff.key) and flow.question(eff.key).type == "unit":
+                            new.unit = eff.value
+                    elif isinstance(eff, AnswerCleared):
+                        await conn.execute(delete(answers).where(and_(answers.c.response_id == new.response_id,
+                                                                      answers.c.key == eff.key)))
+                if not plan.new_response:
+                    await conn.execute(update(responses).where(responses.c.id == new.response_id).values(
+                        disposition=disposition(fs), state=fs.to_json(), unit_code=new.unit, updated_at=now,
+                        completed_at=now if fs.status == "completed" else None))
+                new.flow = fs
+            first = new.last_seq + 1
+            sent = [replace(o, seq=first + i) for i, o in enumerate(outbounds)]
+            if sent:
+                status = "sent" if inbound.channel in PULL_CHANNELS else "pending"
+                await conn.execute(outbox.insert(), [
+                    {"respondent_id": rid, "seq": o.seq, "channel": inbound.channel, "payload": o.to_json(),
+                     "status": status, "attempts": 0, "created_at": now, "sent_at": now if status == "sent" else None}
+                    for o in sent])
+                new.last_seq = sent[-1].seq  # type: ignore[assignment]
+                await conn.execute(update(respondents).where(respondents.c.id == rid).values(last_seq=new.last_seq))
+            if inbound.message_id:
+                await conn.execute(processed.insert().values(
+                    respondent_id=rid, message_key=inbound.message_id, first_seq=first, last_seq=new.last_seq,
+                    flow_state=flow_state_json(new), created_at=now))
+        return new, sent
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)

@@ -1,0 +1,40 @@
+"""Builds the application's services from a settings object; used by the server and the CLI."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .conversation import ConversationService
+from .dialogues import Dialogues, load_dialogues
+from .settings import Settings
+from .state import StateStore, open_state_store
+from .store.db import create_engine_async
+from .store.flows_repo import FlowRegistry
+from .units import UnitCatalogue
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    state: StateStore
+    flows: FlowRegistry
+    dialogues: Dialogues
+    units: UnitCatalogue
+    conversation: ConversationService
+
+    async def close(self) -> None:
+        await self.state.close()
+        await self.engine.dispose()
+
+
+def build_services(settings: Settings) -> Services:
+    engine = create_engine_async(settings.effective_database_url)
+    state = open_state_store(settings.redis_url, settings.redis_prefix)
+    flows = FlowRegistry(engine)
+    dialogues = load_dialogues(settings.dialogues_dir)
+    units = UnitCatalogue.load(settings.units_dir)
+    conversation = ConversationService(engine=engine, state=state, flows=flows, dialogues=dialogues, units=units,
+                                       settings=settings)
+    return Services(settings, engine, state, flows, dialogues, units, conversation)

@@ -1,0 +1,89 @@
+"""One settings object, read from ``HAILONG_*`` variables only when asked (never at import)."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Mapping
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.replace(",", " ").split() if v.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Where the server is reached from browsers; used for links and the widget's iframe origin.
+    public_url: str = ""
+    data_dir: Path = REPO_ROOT / "var"
+    database_url: str = ""
+    redis_url: str = ""
+    redis_prefix: str = "hailong:"
+    secret_key: str = ""
+    flows_dir: Path = REPO_ROOT / "survey_flows"
+    dialogues_dir: Path = REPO_ROOT / "dialogues"
+    units_dir: Path = REPO_ROOT / "data" / "units"
+    # Sites allowed to embed the web chat (CSP frame-ancestors and WebSocket Origin check).
+    embed_origins: tuple[str, ...] = ()
+    session_ttl_seconds: int = 30 * 24 * 3600
+    max_text_length: int = 2000
+    max_failed_attempts: int = 3
+    log_level: str = "INFO"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
+        env = os.environ if env is None else env
+        kw: dict[str, object] = {}
+        for f in fields(cls):
+            name = "HAILONG_" + f.name.upper()
+            if name not in env or f.name == "extra":
+                continue
+            raw = env[name]
+            if f.type in ("int",):
+                kw[f.name] = int(raw)
+            elif f.type in ("Path",):
+                kw[f.name] = Path(raw)
+            elif f.name == "embed_origins":
+                kw[f.name] = _split(raw)
+            else:
+                kw[f.name] = raw
+        kw["extra"] = {k: v for k, v in env.items() if k.startswith("HAILONG_")}
+        kw.update(overrides)
+        return cls(**kw)  # type: ignore[arg-type]
+
+    def with_(self, **changes: object) -> "Settings":
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'hailong.sqlite3'}"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def effective_secret_key(self) -> str:
+        """The signing key; on a bare machine one is generated once and kept in the data dir,
+        so session tokens survive a restart without any set-up."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(key)
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, path)  # atomic: the first process to create it wins
+        except FileExistsError:
+            pass
+        tmp.unlink(missing_ok=True)
+        return path.read_text().strip()

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+from collections import OrderedDict
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+
+class MemoryStateStore:
+    """In-process state, bounded so a long-running server does not grow without end."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self._data: OrderedDict[str, tuple[float | None, dict[str, Any]]] = OrderedDict()
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._max = max_entries
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        item = self._data.get(key)
+        if item is None:
+            return None
+        expires, value = item
+        if expires is not None and expires < time.monotonic():
+            self._data.pop(key, None)
+            return None
+        self._data.move_to_end(key)
+        return copy.deepcopy(value)
+
+    async def set(self, key: str, value: dict[str, Any], ttl: int | None = None) -> None:
+        self._data[key] = (time.monotonic() + ttl if ttl else None, copy.deepcopy(value))
+        self._data.move_to_end(key)
+        while len(self._data) > self._max:
+            self._data.popitem(last=False)
+
+    async def delete(self, key: str) -> None:
+        self._data.pop(key, None)
+
+    @asynccontextmanager
+    async def lock(self, key: str, timeout: float = 30.0) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with asyncio.timeout(timeout):
+                await lock.acquire()
+            try:
+                yield
+            finally:
+                lock.release()
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def close(self) -> None:
+        self._data.clear()
