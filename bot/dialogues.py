@@ -35,7 +35,7 @@ class Dialogues:
         for word in sorted(self.commands.get("edit", ()), key=len, reverse=True):
             if folded.startswith(word + " "):
                 rest = folded[len(word) + 1:].strip()
-                if rest.isdigit():
+                if rest.isascii() and rest.isdigit() and len(rest) < 7:
                     return "edit", rest
         return None
 

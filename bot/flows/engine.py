@@ -150,6 +150,8 @@ def _ask(flow: Flow, q: Question, env: Env, *, prev_section: str | None) -> list
     text = f"{env.dialogues.say('progress', number=q.number, total=len(flow.questions))}\n{q.text}"
     if q.help:
         text += f"\n{q.help}"
+    if not q.required and not q.is_choice:
+        text += f"\n{env.dialogues.say('optional_hint')}"
     out.append(Outbound(text, input_for(q, env)))
     return out
 
@@ -395,7 +397,7 @@ def _edit(flow: Flow, state: FlowState, env: Env, number: int) -> StepResult:
 def _review_step(flow: Flow, state: FlowState, env: Env, *, text: str | None, choice: Any) -> StepResult:
     if state.stage == "edit_pick":
         raw = (text or (choice if isinstance(choice, str) else "") or "").strip()
-        if raw.isdigit():
+        if raw.isascii() and raw.isdigit() and len(raw) < 7:
             return _edit(flow, replace(state, stage="review"), env, int(raw))
         return StepResult(state, [Outbound(env.dialogues.say("edit_which", total=len(flow.questions)),
                                            InputSpec("number", min=1, max=len(flow.questions)))])

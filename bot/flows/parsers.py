@@ -52,7 +52,7 @@ def _match_choice(q: Question, raw: str, choices: tuple[ChoiceDef, ...]) -> Choi
     folded = fold(text)
     number: int | None = None
     stripped = strip_ordinal_prefix(folded)
-    if stripped.isdigit():
+    if stripped.isascii() and stripped.isdigit() and len(stripped) < 7:
         number = int(stripped)
     # exact label with diacritics, then a correctly accented number word, then folded forms
     for c in choices:
@@ -117,8 +117,8 @@ def parse_multi(q: Question, text: str | None, choice: str | tuple[str, ...] | l
         raw = text or ""
         folded = fold(raw)
         # "1 3 5" or "1, 3 và 5"
-        if re.fullmatch(r"[\d\s,;.+&]+|[\d\s,;.+&]*(?:\s*va\s*\d+)", folded.replace("va", " va ")) and any(ch.isdigit() for ch in folded):
-            parts = re.findall(r"\d+", folded)
+        if re.fullmatch(r"[0-9\s,;.+&]+|[0-9\s,;.+&]*(?:\s*va\s*[0-9]+)", folded.replace("va", " va ")) and any(ch in "0123456789" for ch in folded):
+            parts = re.findall(r"[0-9]+", folded)
         else:
             single = _match_choice(q, raw, q.choices)
             parts = [single.id] if single else [p for p in _SPLIT.split(folded) if p]
@@ -205,9 +205,10 @@ def parse_date(q: Question, text: str | None, today: date | None = None, **_: An
     if d is None:
         return Rejected("invalid_date")
     lo, hi = _bound(q.min, today), _bound(q.max, today)
-    if (lo and d < lo) or (hi and d > hi):
-        return Rejected("date_out_of_range", {"min": lo.strftime("%d/%m/%Y") if lo else "",
-                                              "max": hi.strftime("%d/%m/%Y") if hi else ""})
+    if lo and d < lo:
+        return Rejected("date_too_early", {"min": lo.strftime("%d/%m/%Y")})
+    if hi and d > hi:
+        return Rejected("date_too_late", {"max": hi.strftime("%d/%m/%Y")})
     return Accepted(d.isoformat())
 
 

@@ -1,0 +1,56 @@
+"""The composition root: builds the aiohttp application from a settings object. The only place in
+``bot`` that wires channels and the admin API to the core."""
+from __future__ import annotations
+
+import sys
+
+from aiohttp import web
+
+from .logs import log, setup_logging
+from .services import Services, build_services
+from .settings import Settings
+
+SERVICES = web.AppKey("services", Services)
+
+
+def create_app(settings: Settings) -> web.Application:
+    from channels.webchat import setup_webchat
+
+    app = web.Application(client_max_size=64 * 1024)
+
+    def conversation():  # type: ignore[no-untyped-def]
+        return app[SERVICES].conversation
+
+    setup_webchat(app, settings, conversation)
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    app.router.add_get("/healthz", health)
+
+    async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
+        services = build_services(settings)
+        app[SERVICES] = services
+        await services.flows.refresh()
+        yield
+        await services.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app
+
+
+def serve(settings: Settings) -> None:
+    setup_logging(settings.log_level)
+
+    def ready(_: object) -> None:
+        # tests and scripts wait for this line rather than sleeping
+        print(f"Hailong serving on http://{settings.host}:{settings.port}", flush=True)
+        log("server.ready", host=settings.host, port=settings.port)
+
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=ready, access_log=None,
+                handle_signals=True)
+
+
+if __name__ == "__main__":
+    serve(Settings.from_env())
+    sys.exit(0)
