@@ -149,12 +149,17 @@ class ConversationService:
                                              responses.c.unit_code, responses.c.disposition)
                                       .where(responses.c.respondent_id == rid)
                                       .order_by(responses.c.updated_at.desc()).limit(1))).first()
+            invited_unit = None
+            if row is not None and row.invitation_code:
+                invited_unit = (await conn.execute(select(invitations.c.unit_code).where(
+                    invitations.c.code == row.invitation_code))).scalar_one_or_none()
         conv = _Conv(last_seq=last_seq)
         if row is not None:
             conv.response_id = row.id
             conv.flow = FlowState.from_json(row.state)
             conv.invitation = row.invitation_code
             conv.unit = row.unit_code
+            conv.unit_from_invitation = invited_unit is not None
         return conv
 
     async def flow_state(self, rid: str) -> dict[str, Any]:

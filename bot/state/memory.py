@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-import asyncio
 import copy
 import time
 from collections import OrderedDict
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
+
+from .locks import KeyedLocks
 
 
 class MemoryStateStore:
@@ -13,7 +14,7 @@ class MemoryStateStore:
 
     def __init__(self, max_entries: int = 100_000) -> None:
         self._data: OrderedDict[str, tuple[float | None, dict[str, Any]]] = OrderedDict()
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._locks = KeyedLocks()
         self._max = max_entries
 
     async def get(self, key: str) -> dict[str, Any] | None:
@@ -38,21 +39,8 @@ class MemoryStateStore:
 
     @asynccontextmanager
     async def lock(self, key: str, timeout: float = 30.0) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with asyncio.timeout(timeout):
-                await lock.acquire()
-            try:
-                yield
-            finally:
-                lock.release()
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+        async with self._locks.hold(key, timeout):
+            yield
 
     async def close(self) -> None:
         self._data.clear()

@@ -8,6 +8,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from ..logs import log
+from .locks import KeyedLocks
 
 
 class RedisStateStore:
@@ -20,6 +21,7 @@ class RedisStateStore:
     def __init__(self, url: str, prefix: str = "hailong:") -> None:
         self._redis = aioredis.Redis.from_url(url, decode_responses=False, health_check_interval=30)
         self._prefix = prefix
+        self._local = KeyedLocks()
 
     def _k(self, key: str) -> str:
         return f"{self._prefix}state:{key}"
@@ -46,6 +48,12 @@ class RedisStateStore:
 
     @asynccontextmanager
     async def lock(self, key: str, timeout: float = 30.0) -> AsyncIterator[None]:
+        # queue locally first: Redis lock polling is not FIFO, arrival order within a process is
+        async with self._local.hold(key, timeout), self._redis_lock(key, timeout):
+            yield
+
+    @asynccontextmanager
+    async def _redis_lock(self, key: str, timeout: float) -> AsyncIterator[None]:
         lock = self._redis.lock(f"{self._prefix}lock:{key}", timeout=timeout, blocking_timeout=timeout, sleep=0.005)
         if not await lock.acquire():
             raise TimeoutError(f"respondent lock {key} not acquired in {timeout}s")

@@ -65,7 +65,10 @@ class WebChat:
     async def _json(self, request: web.Request) -> dict[str, Any]:
         if request.content_length is not None and request.content_length > MAX_BODY:
             raise BadRequest("too_large", f"request body over {MAX_BODY} bytes", 413)
-        raw = await request.content.read(MAX_BODY + 1)
+        try:
+            raw = await request.read()  # the whole body, however it arrives; capped by client_max_size
+        except web.HTTPRequestEntityTooLarge:
+            raise BadRequest("too_large", f"request body over {MAX_BODY} bytes", 413) from None
         if len(raw) > MAX_BODY:
             raise BadRequest("too_large", f"request body over {MAX_BODY} bytes", 413)
         try:
@@ -122,17 +125,24 @@ class WebChat:
             raise BadRequest("bad_flow", "flow must be a flow id")
         if ref is not None and (not isinstance(ref, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", ref)):
             raise BadRequest("bad_ref", "ref must be an invitation code of 1-32 letters, digits, _ or -")
-        if not isinstance(context, dict) or len(context) > 10 or not all(
-                isinstance(k, str) and _CONTEXT_KEY.match(k) and isinstance(v, str) and len(v) <= 200
-                for k, v in context.items()):
-            raise BadRequest("bad_context", "context must map up to 10 short keys to strings of up to 200 characters")
-        if flow is not None and await self.conversation.flows.get(flow) is None:
+        if not isinstance(context, dict) or len(context) > 50:
+            raise BadRequest("bad_context", "context must be an object of at most 50 link parameters")
+        # portals and platforms add tracking parameters (utm_*, zarsrc): keep only well-formed ones;
+        # the flow itself declares which it uses
+        context = {k: v for k, v in context.items()
+                   if isinstance(k, str) and _CONTEXT_KEY.match(k) and isinstance(v, str) and len(v) <= 200}
+        flow_def = await self.conversation.flows.get(flow) if flow is not None else None
+        if flow is not None and flow_def is None:
             raise BadRequest("unknown_flow", "Không tìm thấy khảo sát này.", 404)
         sid, token = self.tokens.issue()
         reply = await self.conversation.start_session(Inbound(
             channel=CHANNEL, respondent_key=sid, kind="start", flow=flow, invitation=ref, context=context))
-        log("webchat.session", flow=flow)
-        return web.json_response({"session": token, **_reply_json(reply)})
+        log("webchat.session", flow=reply.flow_state.get("flow"))
+        title = flow_def.title if flow_def else None
+        if title is None and reply.flow_state.get("flow"):
+            started = await self.conversation.flows.get(reply.flow_state["flow"])
+            title = started.title if started else None
+        return web.json_response({"session": token, "title": title, **_reply_json(reply)})
 
     async def post_message(self, request: web.Request) -> web.Response:
         sid = self._session(request)
@@ -173,6 +183,7 @@ class WebChat:
                 if msg.type == WSMsgType.BINARY:
                     await ws.send_json({"type": "error", "error": "bad_frame", "message": "send JSON text frames"})
                 continue
+            cid: str | None = None
             try:
                 body = json.loads(msg.data)
                 if isinstance(body, dict) and body.get("type") == "ping":
@@ -180,13 +191,14 @@ class WebChat:
                     continue
                 if not isinstance(body, dict):
                     raise BadRequest("bad_json", "each frame must be a JSON object")
+                cid = body.get("cid") if isinstance(body.get("cid"), str) else None
                 self._check_rate(sid)
                 reply = await self.conversation.handle(self._client_message(sid, body))
-                await ws.send_json({"type": "messages", **_reply_json(reply)})
+                await ws.send_json({"type": "messages", "cid": cid, **_reply_json(reply)})
             except ValueError:
                 await ws.send_json({"type": "error", "error": "bad_json", "message": "each frame must be a JSON object"})
             except BadRequest as e:
-                await ws.send_json({"type": "error", "error": e.code, "message": e.message})
+                await ws.send_json({"type": "error", "cid": cid, "error": e.code, "message": e.message})
         return ws
 
     # ---- pages ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@
     title: "Hỏi đáp & khảo sát",
     sending: "đang gửi…",
     failed: "chưa gửi được — ",
+    notSent: "Tin nhắn chưa gửi được. Hãy bấm “thử lại”.",
     retry: "thử lại",
     discard: "Bỏ",
     discardLabel: "Bỏ tin nhắn chưa gửi được",
@@ -51,7 +52,7 @@
       if (max != null) return "Nhập một số không quá " + max + ".";
       return "Nhập một số.";
     },
-    numberRange: function (min, max) { return "Vui lòng nhập " + T.numberHint(min, max).slice(5).replace(/^m/, "m"); },
+    numberRange: function (min, max) { return "Vui lòng n" + T.numberHint(min, max).slice(1); },
     choiceGroup: "Các phương án trả lời",
     multiLegend: "Chọn phương án phù hợp",
     multiHint: function (min, max) {
@@ -230,6 +231,9 @@
     var top = m.scrollHeight;
     // a long bot message: show its beginning rather than its end
     if (target && target.offsetHeight > m.clientHeight * 0.8) top = target.offsetTop - 8;
+    scrollDown.auto = true;
+    clearTimeout(scrollDown.timer);
+    scrollDown.timer = setTimeout(function () { scrollDown.auto = false; }, behavior === "smooth" ? 600 : 50);
     try { m.scrollTo({ top: top, behavior: behavior }); } catch (e) { m.scrollTop = top; }
   }
   scrollDown.stick = true;
@@ -242,7 +246,7 @@
     fillText(body, msg.text);
     bubble.appendChild(body);
     row.appendChild(bubble);
-    place(row, [msg.seq, 0]);
+    place(row, msg._k);
     if (live) announce(msg.text);
     return row;
   }
@@ -335,19 +339,30 @@
     for (var i = 0; i < list.length; i++) {
       var m = list[i];
       if (!m || typeof m !== "object") continue;
-      if (typeof m.seq !== "number") m.seq = S.lastSeq + 0.001 * (i + 1); // tolerate a missing seq
-      if (S.bot[m.seq]) continue;
-      S.bot[m.seq] = m;
+      var key;
+      if (typeof m.seq === "number" && isFinite(m.seq)) {
+        if (S.bot[m.seq]) continue;
+        S.bot[m.seq] = m;
+        if (m.seq > S.lastSeq) S.lastSeq = m.seq;
+        key = [m.seq, 0];
+      } else {
+        key = [S.lastSeq, ++S.minor]; // tolerate a missing seq: shown once, at the end
+      }
+      m._k = key;
       if (m.role === "user" || m.from === "user") {
         // not in the contract today; drawn on the right if the server ever sends it
-        renderMine({ cid: "srv" + m.seq, text: m.text, after: m.seq, minor: 0, state: "sent" });
+        renderMine({ cid: "srv" + key.join("."), text: m.text, after: key[0], minor: key[1], state: "sent" });
         continue;
       }
       lastRow = addBot(m, live);
       fresh++;
-      if (m.seq > S.lastSeq) S.lastSeq = Math.floor(m.seq) === m.seq ? m.seq : S.lastSeq;
-      if (!S.lastBot || m.seq >= S.lastBot.seq) S.lastBot = m;
+      if (!S.lastBot || !keyLess(key, S.lastBot._k)) S.lastBot = m;
     }
+    if (flowState && typeof flowState === "object") {
+      S.flowState = flowState;
+      if (ENDED[flowState.status]) setEnded(flowState.status);
+    }
+    renderReply(); // first: the reply area's new height changes where "the bottom" is
     if (fresh) {
       showTyping(false);
       if (S.busy || S.queue.length) showTyping(true);
@@ -355,11 +370,6 @@
       scrollDown(live, lastRow);
       if (live && pageHidden()) { unread += fresh; postToHost({ type: "hailong:unread", count: unread }); }
     }
-    if (flowState && typeof flowState === "object") {
-      S.flowState = flowState;
-      if (ENDED[flowState.status]) setEnded(flowState.status);
-    }
-    renderReply();
     return fresh;
   }
 
@@ -376,6 +386,10 @@
 
   function submit(body, text) {
     if (!S.token || S.ended || S.queue.length) return false;
+    var a = document.activeElement;
+    // keyboard users stay in the reply area when it is rebuilt; a tap does not pop up a keyboard
+    S.refocus = (a === el.text || a === el.line) ? "field" :
+      (a && el.reply.contains(a) && focusVisible(a) ? "options" : null);
     var item = { cid: newCid(), body: body, text: text, after: S.lastSeq, minor: ++S.minor, state: "pending" };
     S.mine.push(item);
     S.queue.push(item);
@@ -404,19 +418,29 @@
     S.busy = false;
     item.state = "sent";
     renderMine(item);
+    dropNote(item);
     persist();
     if (!S.queue.length) showTyping(false);
     pump();
     renderReply();
   }
 
+  /** Not delivered: the bubble offers "thử lại"; the server's explanation, if any, is shown
+   * under it until the item goes through or is dropped. */
   function failed(item, reason) {
     S.busy = false;
     item.state = "failed";
-    item.reason = reason || "";
     showTyping(false);
     renderMine(item);
+    dropNote(item);
+    if (reason) item.note = notice(reason);
+    else announce(T.notSent);
     renderReply();
+  }
+
+  function dropNote(item) {
+    if (item.note && item.note.parentNode) item.note.parentNode.removeChild(item.note);
+    item.note = null;
   }
 
   function retryItem(item) {
@@ -432,6 +456,7 @@
     if (i >= 0) S.queue.splice(i, 1);
     S.mine = S.mine.filter(function (m) { return m !== item; });
     if (item.row && item.row.parentNode) item.row.parentNode.removeChild(item.row);
+    dropNote(item);
     if (!i) S.busy = false;
     persist();
     catchUp(); // the server may have taken it after all: fetch whatever it answered
@@ -457,12 +482,10 @@
             }
           }, wait);
         } else {
-          failed(item);
-          if (r.data && r.data.message) notice(r.data.message);
+          failed(item, r.data && r.data.message);
         }
       } else {
-        failed(item);
-        notice((r.data && r.data.message) || T.genericError);
+        failed(item, (r.data && r.data.message) || T.genericError);
       }
     });
   }
@@ -559,14 +582,12 @@
           pump();
         }
       } else if (f.type === "messages") {
-        var before = S.lastSeq;
-        receive(f.messages, f.flow_state, true);
-        var item = sock.inflight;
+        var before = S.lastSeq, item = sock.inflight;
+        receive(f.messages, f.flow_state, true); // may end the flow and close this socket
         // The frame has no cid today: a frame bringing new messages answers the oldest frame
         // we sent (the server handles frames in order). A cid in the frame, if ever sent, wins.
         if (item && (f.cid ? f.cid === item.cid : S.lastSeq > before)) {
-          sock.inflight = null;
-          clearTimeout(sock.ackTimer);
+          if (sock.inflight === item) { sock.inflight = null; clearTimeout(sock.ackTimer); }
           delivered(item);
         }
       } else if (f.type === "error") {
@@ -575,9 +596,10 @@
         if (it) {
           sock.inflight = null;
           clearTimeout(sock.ackTimer);
-          failed(it);
+          failed(it, f.message || T.genericError);
+        } else {
+          notice(f.message || T.genericError);
         }
-        notice(f.message || T.genericError);
       }
     };
     ws.onclose = function () {
@@ -684,9 +706,17 @@
       if (item.state === "pending") S.queue.push(item); // resent with the same cid: no double answer
     });
     renderReply();
+    loadHistory(g);
+  }
+
+  /** Redraws the conversation of a resumed session (after=0), then goes live. */
+  function loadHistory(g) {
+    S.starting = true;
+    showTyping(true);
     api("GET", API + "/" + encodeURIComponent(S.token) + "/messages?after=0").then(function (r) {
       if (g !== S.gen) return;
       S.starting = false;
+      showTyping(false);
       if (r.ok) {
         receive(r.data.messages, r.data.flow_state, false);
         scrollDown(true);
@@ -696,7 +726,7 @@
         return;
       } else {
         notice(r.network ? T.startFailed : ((r.data && r.data.message) || T.genericError),
-               { label: T.tryAgain, run: function () { restart(false); } });
+               { label: T.tryAgain, run: function () { loadHistory(S.gen); } });
       }
       renderReply();
     });
@@ -747,8 +777,13 @@
     var waiting = !S.token || S.starting || S.queue.length > 0;
 
     if (key !== S.replyKey) {
-      var focusWasInside = el.reply.contains(document.activeElement) && document.activeElement !== document.body;
-      var focusWasField = document.activeElement === el.text || document.activeElement === el.line;
+      // keep keyboard users in the reply area when it is rebuilt (the control they used is gone)
+      // (a tapped, now disabled button may still be document.activeElement: only keyboard focus counts)
+      var a = document.activeElement;
+      var focusWasField = a === el.text || a === el.line || S.refocus === "field";
+      var focusWasInside = focusWasField || S.refocus === "options" ||
+        (a && a !== document.body && el.reply.contains(a) && focusVisible(a));
+      S.refocus = null;
       S.replyKey = key;
       el.options.textContent = "";
       el.hint.hidden = true;
@@ -770,13 +805,9 @@
       setupField(type, input);
       var hasOptions = !el.options.hidden;
       el.toggle.hidden = !hasOptions;
-      setFieldOpen(!hasOptions || field.value.length > 0);
-      if (focusWasInside) {
-        var first = el.options.querySelector("button:not([disabled]), input:not([disabled])");
-        if (focusWasField && fieldOpen) field.focus();
-        else if (first) first.focus();
-        else if (fieldOpen) field.focus();
-      }
+      setFieldOpen(!hasOptions || field.value.length > 0 || focusWasField); // typists keep typing
+      // focus moves once the controls are enabled (the reply may still be "in flight" here)
+      S.focusPending = focusWasInside ? (focusWasField ? "field" : "options") : null;
     }
     if (S.ended) return;
     var controls = el.options.querySelectorAll("button, input");
@@ -787,6 +818,13 @@
     }
     if (el.options._update) el.options._update(waiting);
     el.send.disabled = waiting;
+    if (S.focusPending && !waiting) {
+      var first = el.options.hidden ? null : el.options.querySelector("button:not([disabled]), input:not([disabled])");
+      if (S.focusPending === "field" && fieldOpen) field.focus();
+      else if (first) first.focus();
+      else if (fieldOpen) field.focus();
+      S.focusPending = null;
+    }
     el.reply.classList.toggle("hl-waiting", waiting);
     el.reply.setAttribute("aria-busy", waiting ? "true" : "false");
   }
@@ -795,7 +833,7 @@
     var group = h("div", "hl-choices");
     group.setAttribute("role", "group");
     group.setAttribute("aria-label", T.choiceGroup);
-    var long = choices.some(function (c) { return String(c.label || c.id).length > 24; });
+    var long = choices.some(function (c) { return String(c.label || c.id).length > 30; });
     if (long || choices.length > 8) group.classList.add("hl-stack");
     choices.forEach(function (c) {
       var label = String(c.label != null ? c.label : c.id);
@@ -822,6 +860,8 @@
     hint.id = hintId;
     fs.appendChild(hint);
     var boxes = [];
+    var list = h("div", "hl-checks");
+    fs.appendChild(list);
     choices.forEach(function (c, i) {
       var lab = h("label", "hl-check");
       var box = document.createElement("input");
@@ -832,7 +872,7 @@
       box._label = String(c.label != null ? c.label : c.id);
       lab.appendChild(box);
       lab.appendChild(h("span", null, box._label));
-      fs.appendChild(lab);
+      list.appendChild(lab);
       boxes.push(box);
     });
     var go = h("button", "hl-primary hl-multi-send", T.send);
@@ -864,6 +904,10 @@
       submit({ choice: p.map(function (b) { return b.value; }) }, p.map(function (b) { return b._label; }).join("; "));
     });
     update(isWaiting());
+  }
+
+  function focusVisible(node) {
+    try { return node.matches(":focus-visible"); } catch (e) { return false; }
   }
 
   function isWaiting() { return !S.token || S.starting || S.queue.length > 0; }
@@ -983,7 +1027,7 @@
       el.close.hidden = false;
       el.close.addEventListener("click", function () { postToHost({ type: "hailong:close" }); });
       document.addEventListener("keydown", function (ev) {
-        if (ev.key === "Escape" && !ev.defaultPrevented) postToHost({ type: "hailong:close" });
+        if (ev.key === "Escape" && !ev.defaultPrevented && !ev.isComposing) postToHost({ type: "hailong:close" });
       });
     }
 
@@ -1009,7 +1053,15 @@
     });
     el.restart.addEventListener("click", function () { restart(false); });
 
-    el.main.addEventListener("scroll", function () { scrollDown.stick = atBottom(); }, { passive: true });
+    el.main.addEventListener("scroll", function () {
+      if (!scrollDown.auto) scrollDown.stick = atBottom();
+    }, { passive: true });
+    // the list shrinks when the reply area grows or the phone keyboard opens: stay at the bottom
+    if (typeof ResizeObserver === "function") {
+      new ResizeObserver(function () {
+        if (scrollDown.stick) el.main.scrollTop = el.main.scrollHeight;
+      }).observe(el.main);
+    }
 
     document.addEventListener("visibilitychange", function () {
       if (document.visibilityState === "visible") {
