@@ -128,9 +128,7 @@ def codebook_rows(versions: list[Flow], keys: list[str]) -> list[tuple[Any, ...]
         elif is_other:
             rows.append((col, q.number, f"{q.text} (nội dung ghi rõ cho lựa chọn “khác”)", "text", None, None))
         elif q.choices:
-            for c in q.choices:
-                label = c.label + (" (không tính vào chỉ số)" if c.no_answer else "")
-                rows.append((col, q.number, q.text, q.type, c.id, label))
+            rows.extend((col, q.number, q.text, q.type, c.id, c.label) for c in q.choices)
         else:
             rows.append((col, q.number, q.text, q.type, None, None))
     return rows

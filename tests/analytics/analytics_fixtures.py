@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from bot.flows import Flow, load_flow_file
 from bot.settings import REPO_ROOT
 from bot.store.db import create_engine_sync
 from bot.store.flows_repo import checksum
-from bot.store.migrate import upgrade
-from bot.store.tables import answers, flows, metadata, respondents, responses
+from bot.store.tables import answers, flows, respondents, responses
 
 VN = timezone(timedelta(hours=7))
 
@@ -106,4 +103,6 @@ def populate(url: str) -> None:
             "unit": "BTP", "direction_plan": "3", "direction_leadership": "0", "direction_communication": "4"})
         add_response(conn, "q3", "par_index", unit="48", at=vn(2024, 6, 3), answers_={
             "unit": "48", "direction_plan": "2", "direction_leadership": "5", "direction_communication": "1"})
+        # No unit yet and only "không biết": counts as a response, moves no index, has no by_unit row.
+        add_response(conn, "q4", "par_index", unit=None, at=vn(2024, 6, 4), answers_={"direction_plan": "0"})
     engine.dispose()

@@ -11,7 +11,7 @@ from bot.analytics.frame import META_COLUMNS, decode_json_texts
 from bot.flows import flow_from_source
 from bot.store.db import create_engine_sync
 
-from analytics_fixtures import add_flow, add_response, par_index, sipas, vn
+from analytics_fixtures import add_flow, add_response, sipas, vn
 
 
 def test_completed_frame_has_meta_then_result_keys(round_url: str) -> None:
@@ -49,7 +49,8 @@ def test_chunks_cover_all_responses_in_order_with_the_same_columns(round_url: st
 def test_key_named_like_a_meta_column_keeps_both(round_url: str) -> None:
     df = load_frame(round_url, "par_index")
     assert "unit" in df.columns and "unit_answer" in df.columns
-    assert df["unit"].tolist() == df["unit_answer"].tolist() == ["BTP", "BTP", "48"]
+    assert df["unit"].tolist() == ["BTP", "BTP", "48", None]
+    assert df["unit_answer"].tolist() == ["BTP", "BTP", "48", None]
 
 
 def test_older_versions_keys_stay_and_newest_rules_score(sqlite_url: str) -> None:
@@ -91,6 +92,3 @@ def test_parse_period_is_half_open_in_utc() -> None:
     with pytest.raises(ValueError):
         parse_period("..")
 
-
-def test_par_index_fixture_is_loaded(round_url: str) -> None:
-    assert par_index().id == "par_index" and len(load_frame(round_url, "par_index")) == 3

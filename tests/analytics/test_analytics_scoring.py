@@ -69,10 +69,10 @@ def test_period_filters_use_vietnam_calendar(round_url: str) -> None:
 
 
 def test_scaled_mean_leaves_khong_biet_out(round_url: str) -> None:
-    # direction_*: q1 5 4 [0], q2 3 [0] 4, q3 2 5 1 -> 24/7 = 3.4286 / 5 × 3 points = 2.06
+    # direction_*: q1 5 4 [0], q2 3 [0] 4, q3 2 5 1, q4 [0] -> 24/7 = 3.4286 / 5 × 3 points = 2.06
     # (counting "0" as an answer would give 24/9 / 5 × 3 = 1.60)
     result = score_flow(round_url, "par_index")
-    assert result["responses"] == 3
+    assert result["responses"] == 4 and set(result["by_unit"]) == {"BTP", "48"}
     assert result["indices"]["area_direction"] == 2.06
     assert result["indices"]["area_public_finance"] is None  # only "không biết" answers
     assert result["by_unit"]["BTP"]["indices"]["area_direction"] == 2.4  # 16/4 / 5 × 3
@@ -138,33 +138,8 @@ def test_choice_share_scale_max_default_and_weights_on_a_frame() -> None:
     assert r["by_unit"]["u2"] == {"responses": 3, "indices": {"sa": 0.0, "sm": 5.0, "ca": 100.0, "cb": 0.0, "w": 25.0}}
 
 
-def test_score_on_a_million_rows_is_fast() -> None:
-    """Vectorised: a national round must score in seconds, not minutes (scoring only, no DB)."""
-    import time
-
-    import numpy as np
-
-    flow = sipas()
-    n = 1_000_000
-    rng = np.random.default_rng(1)
-    scale = np.array(["0", "1", "2", "3", "4", "5"], dtype=object)
-    lists = np.empty(4, dtype=object)
-    lists[:] = [["info"], ["simpler", "faster"], ["fees", "attitude", "info"], ["facilities"]]
-    cols = {"unit": rng.choice(np.array([f"{i:02d}" for i in range(34)], dtype=object), n)}
-    for k in ("e1_satisfaction", "e2_satisfaction", "e3_satisfaction", "e4_satisfaction", "e5_satisfaction",
-              "overall_satisfaction"):
-        cols[k] = rng.choice(scale, n)
-    cols["expectations"] = rng.choice(lists, n)
-    df = pd.DataFrame(cols)
-    t = time.perf_counter()
-    r = score(flow, df)
-    elapsed = time.perf_counter() - t
-    assert r["responses"] == n and len(r["by_unit"]) == 34
-    assert 35 < r["indices"]["e1"] < 45 and r["indices"]["expect_info"] == pytest.approx(50, abs=1)
-    assert elapsed < 10, elapsed
-
-
-@pytest.mark.parametrize("flow_id, unit, period", [("sipas", None, None), ("sipas", "79", "2024"), ("par_index", None, None)])
+@pytest.mark.parametrize("flow_id, unit, period", [
+    ("sipas", None, None), ("sipas", "79", "2024"), ("sipas", None, "2023"), ("par_index", None, None)])
 def test_counting_in_the_database_equals_scoring_the_frame(round_url: str, flow_id: str, unit: str | None,
                                                             period: str | None) -> None:
     """score_flow counts answers in SQL; it must agree with score() over the full frame."""
