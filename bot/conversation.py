@@ -59,17 +59,23 @@ class _Conv:
     unit: str | None = None
     unit_from_invitation: bool = False
     menu: list[str] = field(default_factory=list)
+    # message ids handled lately, so a redelivery is recognised without a query; older ones are
+    # caught by the database's unique key
+    recent: list[str] = field(default_factory=list)
+    from_cache: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"last_seq": self.last_seq, "response_id": self.response_id,
                 "flow": self.flow.to_json() if self.flow else None, "invitation": self.invitation,
-                "unit": self.unit, "unit_from_invitation": self.unit_from_invitation, "menu": self.menu}
+                "unit": self.unit, "unit_from_invitation": self.unit_from_invitation, "menu": self.menu,
+                "recent": self.recent}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "_Conv":
         return cls(last_seq=d["last_seq"], response_id=d.get("response_id"),
                    flow=FlowState.from_json(d["flow"]) if d.get("flow") else None, invitation=d.get("invitation"),
-                   unit=d.get("unit"), unit_from_invitation=d.get("unit_from_invitation", False), menu=d.get("menu", []))
+                   unit=d.get("unit"), unit_from_invitation=d.get("unit_from_invitation", False), menu=d.get("menu", []),
+                   recent=d.get("recent", []), from_cache=True)
 
 
 @dataclass
@@ -176,17 +182,20 @@ class ConversationService:
     async def handle(self, inbound: Inbound) -> Reply:
         rid = await self.respondent_id(inbound.channel, inbound.respondent_key)
         async with self.state.lock(rid):
-            if inbound.message_id:
+            conv = await self._conv(rid)
+            if inbound.message_id and (not conv.from_cache or inbound.message_id in conv.recent):
                 stored = await self._stored_reply(rid, inbound.message_id)
                 if stored is not None:
                     log("message.duplicate", respondent=rid, message=inbound.message_id, channel=inbound.channel)
                     return stored
-            conv = await self._conv(rid)
             plan = await self._plan(conv, inbound)
             try:
                 new_conv, sent = await self._commit(rid, conv, plan, inbound)
+            except _InvitationTaken:
+                await self.state.delete(rid)
+                return await self._invitation_taken(rid, conv, inbound)
             except IntegrityError:
-                # another process handled the same message id between our check and commit
+                # an older redelivery, or another process handled the same message id meanwhile
                 await self.state.delete(rid)
                 stored = await self._stored_reply(rid, inbound.message_id) if inbound.message_id else None
                 if stored is None:
@@ -201,6 +210,12 @@ class ConversationService:
     async def start_session(self, inbound: Inbound) -> Reply:
         """A new web session: start the requested flow, or greet and show the menu."""
         return await self.handle(replace(inbound, kind="start"))
+
+    async def _invitation_taken(self, rid: str, conv: _Conv, inbound: Inbound) -> Reply:
+        plan = _Plan([Outbound(self.dialogues.say("invitation_used"))])
+        new_conv, sent = await self._commit(rid, conv, plan, inbound)
+        await self.state.set(rid, new_conv.to_json(), ttl=STATE_TTL)
+        return Reply(sent, flow_state_json(new_conv))
 
     async def _stored_reply(self, rid: str, message_key: str) -> Reply | None:
         async with self.engine.connect() as conn:
@@ -321,7 +336,7 @@ class ConversationService:
         now = self._clock()
         new = _Conv(last_seq=conv.last_seq, response_id=conv.response_id, flow=conv.flow, invitation=conv.invitation,
                     unit=conv.unit, unit_from_invitation=conv.unit_from_invitation,
-                    menu=plan.menu if plan.menu is not None else ([] if plan.result else conv.menu))
+                    menu=plan.menu if plan.menu is not None else ([] if plan.result else conv.menu), recent=conv.recent)
         outbounds = list(plan.outbounds)
         async with self.engine.begin() as conn:
             if plan.result is not None and plan.flow is not None:
@@ -343,7 +358,7 @@ class ConversationService:
                             invitations.c.code == plan.invitation, invitations.c.response_id.is_(None)))
                             .values(response_id=new.response_id))
                         if claimed.rowcount != 1:
-                            raise IntegrityError("invitation already used", None, Exception())
+                            raise _InvitationTaken()
                 assert new.response_id is not None
                 for eff in result.effects:
                     if isinstance(eff, AnswerSet):
@@ -371,10 +386,15 @@ class ConversationService:
                 new.last_seq = sent[-1].seq  # type: ignore[assignment]
                 await conn.execute(update(respondents).where(respondents.c.id == rid).values(last_seq=new.last_seq))
             if inbound.message_id:
+                new.recent = (conv.recent + [inbound.message_id])[-20:]
                 await conn.execute(processed.insert().values(
                     respondent_id=rid, message_key=inbound.message_id, first_seq=first, last_seq=new.last_seq,
                     flow_state=flow_state_json(new), created_at=now))
         return new, sent
+
+
+class _InvitationTaken(Exception):
+    """Another respondent claimed the invitation between our check and our commit."""
 
 
 def _aware(dt: datetime) -> datetime:

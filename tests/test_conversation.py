@@ -62,6 +62,17 @@ async def test_redelivered_message_is_processed_once(services: Services) -> None
     assert await count(services, processed) == 2  # consent + answer
 
 
+async def test_a_redelivery_long_after_is_still_answered_from_storage(services: Services) -> None:
+    await start(services, "u3b")
+    await services.conversation.handle(msg("u3b", "đồng ý"))
+    first = await services.conversation.handle(msg("u3b", "ha noi", mid="early"))
+    for i in range(25):  # push "early" out of the recently-seen ids kept with the cached state
+        await services.conversation.handle(msg("u3b", "không hiểu", mid=f"later-{i}"))
+    again = await services.conversation.handle(msg("u3b", "ha noi", mid="early"))
+    assert again.duplicate and again.messages == first.messages
+    assert await count(services, answers) == 1
+
+
 async def test_concurrent_redeliveries_store_one_answer(services: Services) -> None:
     await start(services, "u4")
     await services.conversation.handle(msg("u4", "đồng ý"))

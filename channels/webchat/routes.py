@@ -54,7 +54,8 @@ class WebChat:
         self._conv = conversation_getter
         self.tokens = SessionTokens(settings.effective_secret_key(), settings.session_ttl_seconds)
         self.limiter = RateLimiter(rate=2.0, burst=20)
-        self.session_limiter = RateLimiter(rate=0.5, burst=20)
+        # generous: a whole office or a mobile carrier can share one public address
+        self.session_limiter = RateLimiter(rate=5.0, burst=100)
 
     @property
     def conversation(self) -> ConversationService:
