@@ -15,6 +15,7 @@ from typing import Any, Awaitable, Callable
 
 import aiohttp
 import pytest
+from aiohttp import web
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
@@ -379,14 +380,25 @@ async def test_an_oversized_chunked_body_is_refused(client) -> None:  # type: ig
     assert (await chat.fetch(0))["messages"] == chat.messages
 
 
-async def test_a_body_arriving_in_two_pieces_is_read_whole(client, services: Services) -> None:  # type: ignore[no-untyped-def]
+async def test_a_body_arriving_in_two_pieces_is_read_whole(aiohttp_client, settings: Settings,  # type: ignore[no-untyped-def]
+                                                           services: Services) -> None:
+    handling = asyncio.Event()
+
+    @web.middleware
+    async def note_handling(request, handler):  # type: ignore[no-untyped-def]
+        handling.set()
+        return await handler(request)
+
+    app = create_app(settings)
+    app.middlewares.insert(0, note_handling)
+    client = await aiohttp_client(app)
     chat = await sipas_at_questions(client)
     body = json.dumps({"text": "4", "cid": cid(), "client": {"note": " " * 3000}}).encode()
 
     async def two_pieces():  # type: ignore[no-untyped-def]
+        handling.clear()
         yield body[:1400]
-        for _ in range(50):  # let the server see the first segment before the second is sent
-            await asyncio.sleep(0)
+        await handling.wait()  # the server is handling the request before the rest of the body exists
         yield body[1400:]
 
     r = await client.post(chat.url, data=two_pieces(),
