@@ -631,14 +631,19 @@
   }
 
   /** The socket is gone: deliver what was in flight over HTTP (same cid) and retry later. */
-  function lost() {
-    var item = sock.inflight;
+  /** Forget the current socket and its timers. */
+  function dropSocket() {
     sock.ws = null;
     sock.ready = false;
     sock.inflight = null;
     clearInterval(sock.pingTimer);
     clearTimeout(sock.pongTimer);
     clearTimeout(sock.ackTimer);
+  }
+
+  function lost() {
+    var item = sock.inflight;
+    dropSocket();
     if (item && S.queue[0] === item && item.state === "pending") sendHttp(item);
     scheduleReconnect();
   }
@@ -652,12 +657,7 @@
 
   function closeSocket() {
     var ws = sock.ws;
-    sock.ws = null;
-    sock.ready = false;
-    sock.inflight = null;
-    clearInterval(sock.pingTimer);
-    clearTimeout(sock.pongTimer);
-    clearTimeout(sock.ackTimer);
+    dropSocket();
     clearTimeout(sock.retryTimer);
     sock.retryTimer = 0;
     sock.backoff = BACKOFF_MIN;
