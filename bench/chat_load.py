@@ -381,6 +381,8 @@ class Stats:
     sessions_completed: int = 0  # reached "completed" (submitted after review) inside the window
     errors: Counter = field(default_factory=Counter)         # "messages:429", "sessions:500", "messages:timeout"
     errors_total: Counter = field(default_factory=Counter)
+    target: int | None = None    # --messages: `reached` is set once this many are answered
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class Pacer:
@@ -506,6 +508,8 @@ async def respondent(idx: int, base_url: str, http: aiohttp.ClientSession, stats
                 if stats.measuring:
                     stats.answered += 1
                     stats.latencies.append(elapsed)
+                    if stats.target is not None and stats.answered >= stats.target:
+                        stats.reached.set()
                 budget.release(took)
                 messages, fs, body, failures = data["messages"], data["flow_state"], None, 0
                 sent += 1
@@ -592,10 +596,15 @@ async def _drive(servers: list[Server], args: argparse.Namespace, backend: str, 
             if args.messages is None:
                 await asyncio.sleep(args.duration)
             else:
-                limit_at = time.monotonic() + args.max_duration
-                while (stats.answered < args.messages and time.monotonic() < limit_at
-                       and not all(t.done() for t in tasks)):
-                    await asyncio.sleep(0.02)
+                stats.target = args.messages
+                if stats.answered >= args.messages:
+                    stats.reached.set()
+                # the budget reached, every respondent finished, or the time bound: whichever comes first
+                reached = asyncio.ensure_future(stats.reached.wait())
+                finished = asyncio.ensure_future(asyncio.wait(tasks))  # cancelling it leaves the tasks alone
+                await asyncio.wait({reached, finished}, timeout=args.max_duration, return_when=asyncio.FIRST_COMPLETED)
+                reached.cancel()
+                finished.cancel()
             window = time.perf_counter() - t_measure
             cpu1 = _cpu_sample(pids)
             stats.measuring = False
