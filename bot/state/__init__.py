@@ -4,6 +4,6 @@
 ``redis.RedisStateStore`` shares state and locks between processes. Losing either loses no answer:
 the database holds every answer and the state of every open response.
 """
-from .base import StateStore, open_state_store
+from .base import Slot, StateStore, open_state_store
 
-__all__ = ["StateStore", "open_state_store"]
+__all__ = ["Slot", "StateStore", "open_state_store"]

@@ -1,6 +1,28 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, AsyncContextManager, Protocol
+
+
+@dataclass
+class Slot:
+    """One respondent's cached state while their lock is held.
+
+    ``value`` is what was cached when the lock was taken. Call ``save`` or ``drop``: the store
+    writes it as it releases the lock (one round trip on Redis), and only if the lock is still
+    ours, so a slow holder whose lock expired cannot overwrite a newer state.
+    """
+
+    value: dict[str, Any] | None
+    new: dict[str, Any] | None = None
+    ttl: int | None = None
+    dropped: bool = False
+
+    def save(self, value: dict[str, Any], ttl: int | None = None) -> None:
+        self.new, self.ttl, self.dropped = value, ttl, False
+
+    def drop(self) -> None:
+        self.new, self.dropped = None, True
 
 
 class StateStore(Protocol):
@@ -12,6 +34,10 @@ class StateStore(Protocol):
 
     def lock(self, key: str, timeout: float = 30.0) -> AsyncContextManager[None]:
         """Exclusive section for one respondent: their messages are handled one at a time, in order."""
+        ...
+
+    def hold(self, key: str, timeout: float = 30.0) -> AsyncContextManager[Slot]:
+        """``lock`` plus the cached state read as the lock is taken and written as it is released."""
         ...
 
     async def close(self) -> None: ...

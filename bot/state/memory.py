@@ -6,6 +6,7 @@ from collections import OrderedDict
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
+from .base import Slot
 from .locks import KeyedLocks
 
 
@@ -41,6 +42,18 @@ class MemoryStateStore:
     async def lock(self, key: str, timeout: float = 30.0) -> AsyncIterator[None]:
         async with self._locks.hold(key, timeout):
             yield
+
+    @asynccontextmanager
+    async def hold(self, key: str, timeout: float = 30.0) -> AsyncIterator[Slot]:
+        async with self._locks.hold(key, timeout):
+            slot = Slot(await self.get(key))
+            try:
+                yield slot
+            finally:
+                if slot.dropped:
+                    await self.delete(key)
+                elif slot.new is not None:
+                    await self.set(key, slot.new, slot.ttl)
 
     async def close(self) -> None:
         self._data.clear()

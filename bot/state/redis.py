@@ -1,14 +1,32 @@
 from __future__ import annotations
 
-import json
+import asyncio
+import secrets
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from ..jsonio import dumps, loads
 from ..logs import log
+from .base import Slot
 from .locks import KeyedLocks
+
+
+# Release a respondent's lock and, only while it is still ours, write or drop their state.
+# A holder whose lock expired (another process took over) must not overwrite the newer state;
+# it deletes it instead, so the next message rebuilds from the database.
+_RELEASE = """
+local mine = redis.call('GET', KEYS[1]) == ARGV[1]
+if mine then redis.call('DEL', KEYS[1]) end
+if ARGV[2] == 'set' then
+  if mine then redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4]) else redis.call('DEL', KEYS[2]) end
+elseif ARGV[2] == 'drop' then
+  redis.call('DEL', KEYS[2])
+end
+return mine and 1 or 0
+"""
 
 
 class RedisStateStore:
@@ -22,6 +40,7 @@ class RedisStateStore:
         self._redis = aioredis.Redis.from_url(url, decode_responses=False, health_check_interval=30)
         self._prefix = prefix
         self._local = KeyedLocks()
+        self._release = self._redis.register_script(_RELEASE)
 
     def _k(self, key: str) -> str:
         return f"{self._prefix}state:{key}"
@@ -32,11 +51,11 @@ class RedisStateStore:
         except RedisError as e:
             log("state.redis_unavailable", op="get", error=type(e).__name__)
             return None
-        return None if raw is None else json.loads(raw)
+        return None if raw is None else loads(raw)
 
     async def set(self, key: str, value: dict[str, Any], ttl: int | None = None) -> None:
         try:
-            await self._redis.set(self._k(key), json.dumps(value, ensure_ascii=False, separators=(",", ":")), ex=ttl)
+            await self._redis.set(self._k(key), dumps(value), ex=ttl)
         except RedisError as e:
             log("state.redis_unavailable", op="set", error=type(e).__name__)
 
@@ -64,6 +83,45 @@ class RedisStateStore:
                 await lock.release()
             except RedisError:
                 pass  # expired or Redis restarted: the lock is gone either way
+
+    @asynccontextmanager
+    async def hold(self, key: str, timeout: float = 30.0) -> AsyncIterator[Slot]:
+        """Two round trips per message: SET NX + GET pipelined, then one script to write and unlock."""
+        async with self._local.hold(key, timeout):
+            lock_key, state_key = f"{self._prefix}lock:{key}", self._k(key)
+            token = secrets.token_hex(8)
+            try:
+                raw = await self._acquire(lock_key, state_key, token, timeout)
+            except RedisError as e:
+                log("state.redis_unavailable", op="hold", error=type(e).__name__)
+                raw, token = None, ""
+            slot = Slot(None if raw is None else loads(raw))
+            try:
+                yield slot
+            finally:
+                if token:
+                    mode = "drop" if slot.dropped else "set" if slot.new is not None else "none"
+                    value = dumps(slot.new) if slot.new else ""
+                    try:
+                        await self._release(keys=[lock_key, state_key],
+                                            args=[token, mode, value, slot.ttl or 7 * 24 * 3600])
+                    except RedisError as e:
+                        log("state.redis_unavailable", op="release", error=type(e).__name__)
+
+    async def _acquire(self, lock_key: str, state_key: str, token: str, timeout: float) -> bytes | None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        delay = 0.002
+        while True:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.set(lock_key, token, nx=True, px=int(timeout * 1000))
+                pipe.get(state_key)
+                got, raw = await pipe.execute()
+            if got:
+                return raw
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"respondent lock {lock_key} not acquired in {timeout}s")
+            await asyncio.sleep(delay)  # held by another process: poll (cross-process only)
+            delay = min(delay * 2, 0.05)
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 
 from bot.conversation import ConversationService, Reply
+from bot.jsonio import dumpb, loads
 from bot.logs import log
 from bot.messages import Inbound
 from bot.settings import Settings
@@ -36,7 +37,11 @@ class BadRequest(Exception):
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": code, "message": message}, status=status)
+    return _json_response({"error": code, "message": message}, status=status)
+
+
+def _json_response(body: dict[str, Any], status: int = 200) -> web.Response:
+    return web.Response(body=dumpb(body), status=status, content_type="application/json")
 
 
 def _reply_json(reply: Reply) -> dict[str, Any]:
@@ -73,7 +78,7 @@ class WebChat:
         if len(raw) > MAX_BODY:
             raise BadRequest("too_large", f"request body over {MAX_BODY} bytes", 413)
         try:
-            body = json.loads(raw or b"{}")
+            body = loads(raw or b"{}")
         except (ValueError, UnicodeDecodeError):
             raise BadRequest("bad_json", "the body must be a JSON object") from None
         if not isinstance(body, dict):
@@ -143,13 +148,13 @@ class WebChat:
         if title is None and reply.flow_state.get("flow"):
             started = await self.conversation.flows.get(reply.flow_state["flow"])
             title = started.title if started else None
-        return web.json_response({"session": token, "title": title, **_reply_json(reply)})
+        return _json_response({"session": token, "title": title, **_reply_json(reply)})
 
     async def post_message(self, request: web.Request) -> web.Response:
         sid = self._session(request)
         self._check_rate(sid)
         inbound = self._client_message(sid, await self._json(request))
-        return web.json_response(_reply_json(await self.conversation.handle(inbound)))
+        return _json_response(_reply_json(await self.conversation.handle(inbound)))
 
     async def get_messages(self, request: web.Request) -> web.Response:
         sid = self._session(request)
