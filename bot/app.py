@@ -14,7 +14,9 @@ from .settings import Settings
 SERVICES = web.AppKey("services", Services)
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, *, background: bool = True) -> web.Application:
+    """``background=False`` leaves the outbox sender and inbox sweep to the caller (tests step them)."""
+    from channels.platforms import setup_platforms
     from channels.webchat import setup_webchat
 
     app = web.Application(client_max_size=64 * 1024)
@@ -37,6 +39,8 @@ def create_app(settings: Settings) -> web.Application:
         await services.close()
 
     app.cleanup_ctx.append(lifecycle)
+    # after the services' lifecycle, so the platforms start once the services exist and stop first
+    setup_platforms(app, settings, lambda: app[SERVICES], background=background)
     return app
 
 

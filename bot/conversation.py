@@ -40,6 +40,7 @@ from .units import UnitCatalogue
 # Channels whose clients fetch messages themselves; others are sent by the outbox sender.
 PULL_CHANNELS = frozenset({"web", "console", "preview"})
 MENU_PREFIX = "flow:"
+_CODE = re.compile(r"[A-HJKMNP-Z2-9]{8}")  # bot/invitations.py's alphabet and length
 STATE_TTL = 7 * 24 * 3600
 
 
@@ -264,6 +265,10 @@ class ConversationService:
         if choice and choice.startswith(MENU_PREFIX):
             return await self._start(conv, replace(inbound, flow=choice[len(MENU_PREFIX):]), None)
         text = (inbound.text or "").strip()
+        code = text.upper()
+        if _CODE.fullmatch(code) and await self._invitation_exists(code):
+            # a short code typed as the first message: how Zalo users (whose links carry no parameter) join
+            return await self._start(conv, replace(inbound, invitation=code), None)
         open_flows = await self.flows.open_flows(self._clock().date())
         by_id = {f.id: f for f in open_flows}
         if fold(text).replace(" ", "_") in by_id:
@@ -279,6 +284,10 @@ class ConversationService:
         if command and command[0] in ("menu", "help", "resume"):
             return await self._menu(conv, [])
         return await self._menu(conv, [Outbound(d.say("not_understood"))] if text else [Outbound(d.say("welcome"))])
+
+    async def _invitation_exists(self, code: str) -> bool:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(invitations.c.code).where(invitations.c.code == code))).first() is not None
 
     async def _menu(self, conv: _Conv, before: list[Outbound]) -> _Plan:
         d = self.dialogues

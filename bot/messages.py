@@ -90,3 +90,18 @@ class Inbound:
     context: dict[str, str] = field(default_factory=dict)
     message_id: str | None = None
     raw: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        """For the inbox, which records platform events before they are handled (``raw`` must be JSON)."""
+        return {"channel": self.channel, "respondent_key": self.respondent_key, "kind": self.kind, "text": self.text,
+                "choice": list(self.choice) if isinstance(self.choice, tuple) else self.choice, "flow": self.flow,
+                "invitation": self.invitation, "context": dict(self.context), "message_id": self.message_id,
+                "raw": self.raw}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Inbound":
+        choice = d.get("choice")
+        return cls(channel=d["channel"], respondent_key=d["respondent_key"], kind=d.get("kind", "text"),
+                   text=d.get("text", ""), choice=tuple(choice) if isinstance(choice, list) else choice,
+                   flow=d.get("flow"), invitation=d.get("invitation"), context=d.get("context") or {},
+                   message_id=d.get("message_id"), raw=d.get("raw"))

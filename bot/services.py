@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .conversation import ConversationService
 from .dialogues import Dialogues, load_dialogues
+from .inbox import Inbox
 from .settings import Settings
 from .state import StateStore, open_state_store
 from .store.db import create_engine_async
@@ -26,8 +27,10 @@ class Services:
     units: UnitCatalogue
     conversation: ConversationService
     writer: MessageWriter
+    inbox: Inbox
 
     async def close(self) -> None:
+        await self.inbox.close()
         await self.writer.close()
         await self.state.close()
         await self.engine.dispose()
@@ -42,7 +45,8 @@ def build_services(settings: Settings) -> Services:
     writer = _writer(engine, settings)
     conversation = ConversationService(engine=engine, state=state, flows=flows, dialogues=dialogues, units=units,
                                        settings=settings, writer=writer)
-    return Services(settings, engine, state, flows, dialogues, units, conversation, writer)
+    inbox = Inbox(engine=engine, conversation=conversation)
+    return Services(settings, engine, state, flows, dialogues, units, conversation, writer, inbox)
 
 
 def _writer(engine: AsyncEngine, settings: Settings) -> MessageWriter:

@@ -34,6 +34,30 @@ class Settings:
     max_text_length: int = 2000
     max_failed_attempts: int = 3
     log_level: str = "INFO"
+    # Chat platforms: a channel without its credentials is off.
+    zalo_app_id: str = ""
+    zalo_app_secret: str = ""
+    zalo_oa_secret_key: str = ""
+    zalo_access_token: str = ""
+    zalo_refresh_token: str = ""
+    zalo_oa_id: str = ""
+    zalo_api_base: str = "https://openapi.zalo.me"
+    zalo_oauth_base: str = "https://oauth.zaloapp.com"
+    messenger_app_secret: str = ""
+    messenger_verify_token: str = ""
+    messenger_page_token: str = ""
+    messenger_page: str = ""
+    messenger_api_base: str = "https://graph.facebook.com"
+    messenger_api_version: str = "v21.0"
+    telegram_token: str = ""
+    telegram_secret: str = ""
+    telegram_bot_username: str = ""
+    telegram_api_base: str = "https://api.telegram.org"
+    # Outbound sending: attempts before a message is marked failed, and the first backoff.
+    send_max_attempts: int = 8
+    send_backoff_seconds: float = 2.0
+    # per-user pacing (Telegram: about 1 message/s per chat); off only against fake platforms
+    send_user_pacing: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -47,6 +71,10 @@ class Settings:
             raw = env[name]
             if f.type in ("int",):
                 kw[f.name] = int(raw)
+            elif f.type in ("float",):
+                kw[f.name] = float(raw)
+            elif f.type in ("bool",):
+                kw[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             elif f.type in ("Path",):
                 kw[f.name] = Path(raw)
             elif f.name == "embed_origins":
@@ -67,6 +95,18 @@ class Settings:
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def zalo_enabled(self) -> bool:
+        return bool(self.zalo_app_id and self.zalo_oa_secret_key and (self.zalo_access_token or self.zalo_refresh_token))
+
+    @property
+    def messenger_enabled(self) -> bool:
+        return bool(self.messenger_app_secret and self.messenger_page_token)
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_token and self.telegram_secret)
 
     def effective_secret_key(self) -> str:
         """The signing key; on a bare machine one is generated once and kept in the data dir,

@@ -77,6 +77,10 @@ outbox = Table(
     Column("last_error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
+    # platform channels: when to try again, and how many pieces of a split message already went out
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("parts_sent", Integer, nullable=False, default=0, server_default="0"),
+    Column("platform_message_id", String(100)),
     UniqueConstraint("respondent_id", "seq", name="uq_outbox_respondent_seq"),
     Index("ix_outbox_status", "status"),
 )
@@ -103,4 +107,44 @@ invitations = Table(
     Column("response_id", String(32)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True)),
+)
+
+# Platform webhook events, recorded before the platform gets its 200 and processed after; the
+# payload (which holds the platform user id) is cleared once handled.
+inbox = Table(
+    "inbox", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("channel", String(20), nullable=False),
+    Column("message_key", String(160), nullable=False),
+    Column("payload", JSON),
+    # pending | done | failed
+    Column("status", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("done_at", DateTime(timezone=True)),
+    UniqueConstraint("channel", "message_key", name="uq_inbox_channel_key"),
+    Index("ix_inbox_status", "status"),
+)
+
+# Where to reach a platform respondent: the only place their platform id is kept, apart from answers.
+contacts = Table(
+    "contacts", metadata,
+    Column("respondent_id", String(32), ForeignKey("respondents.id"), primary_key=True),
+    Column("channel", String(20), nullable=False),
+    Column("address", String(100), nullable=False),
+    Column("last_inbound_at", DateTime(timezone=True)),
+    # Zalo: the user's last message id, which a free reply must quote
+    Column("reply_token", String(100)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Platform credentials that rotate (Zalo's single-use refresh token), replaced atomically.
+channel_tokens = Table(
+    "channel_tokens", metadata,
+    Column("channel", String(20), primary_key=True),
+    Column("access_token", Text, nullable=False),
+    Column("refresh_token", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -1,0 +1,125 @@
+"""Mounts the chat platforms whose credentials are configured, and runs the outbox sender.
+
+A platform without credentials is off: its webhook does not exist (404) and nothing is sent to it.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, timedelta, timezone
+from typing import AsyncIterator, Callable
+
+import aiohttp
+from aiohttp import web
+
+from bot.inbox import Inbox
+from bot.logs import log
+from bot.services import Services
+from bot.store.outbox_repo import OutboxRepo
+from bot.settings import Settings
+
+from .base import PlatformChannel
+from .outbox_sender import OutboxSender
+from .webhooks import Webhook, webhook_handler
+
+RECOVER_EVERY = 30.0
+SENDER = web.AppKey("outbox_sender", OutboxSender)
+
+
+def enabled_platforms(settings: Settings) -> list[str]:
+    return [name for name, on in (("zalo", settings.zalo_enabled), ("messenger", settings.messenger_enabled),
+                                  ("telegram", settings.telegram_enabled)) if on]
+
+
+def setup_platforms(app: web.Application, settings: Settings, services: Callable[[], Services], *,
+                    background: bool = True) -> None:
+    def inbox() -> Inbox:
+        return services().inbox
+
+    if settings.zalo_enabled:
+        from . import zalo
+
+        app.router.add_post("/webhooks/zalo", webhook_handler(Webhook(
+            "zalo", lambda h, b: zalo.verify(h, b, settings.zalo_oa_secret_key), zalo.parse_event,
+            zalo.ZaloParseError), inbox))
+    if settings.messenger_enabled:
+        from . import messenger
+
+        async def subscribe(request: web.Request) -> web.Response:
+            challenge = messenger.verify_subscription(request.query, settings.messenger_verify_token)
+            if challenge is None:
+                log("webhook.rejected", level=30, channel="messenger", reason="verify_token")
+                return web.Response(status=403, text="forbidden")
+            return web.Response(text=challenge)
+
+        app.router.add_get("/webhooks/messenger", subscribe)
+        app.router.add_post("/webhooks/messenger", webhook_handler(Webhook(
+            "messenger", lambda h, b: messenger.verify(h, b, settings.messenger_app_secret),
+            messenger.parse_webhook, messenger.MessengerParseError, reject_status=403), inbox))
+    if settings.telegram_enabled:
+        from .telegram_setup import telegram_webhook
+
+        app.router.add_post("/webhooks/telegram", webhook_handler(telegram_webhook(app, settings), inbox))
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        async with aiohttp.ClientSession() as http:
+            svc = services()
+            channels = await build_channels(settings, svc, http)
+            sender = OutboxSender(repo=OutboxRepo(svc.engine), channels=channels, max_attempts=settings.send_max_attempts,
+                                  backoff=settings.send_backoff_seconds, user_pacing=settings.send_user_pacing)
+            app[SENDER] = sender
+            svc.inbox.on_outbox = sender.wake
+            tasks = [asyncio.create_task(sender.run()), asyncio.create_task(_recover_loop(svc.inbox))] if background else []
+            try:
+                yield
+            finally:
+                for t in tasks:
+                    t.cancel()
+                for t in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await t
+                await svc.inbox.drain()
+                for ch in channels.values():
+                    await ch.close()
+
+    app.cleanup_ctx.append(lifecycle)
+
+
+async def build_channels(settings: Settings, services: Services, http: aiohttp.ClientSession) -> dict[str, PlatformChannel]:
+    channels: dict[str, PlatformChannel] = {}
+    if settings.zalo_enabled:
+        from .zalo import TokenPair, ZaloClient
+        from .zalo.channel import ZaloChannel
+        from .zalo.db_tokens import DbTokenStore
+
+        store = DbTokenStore(services.engine)
+        if await store.load() is None and settings.zalo_refresh_token:
+            # first start: seed the pair from the environment; later refreshes live in the database
+            expires = datetime.now(timezone.utc) + (timedelta(hours=1) if settings.zalo_access_token else timedelta(0))
+            await store.replace(None, TokenPair(settings.zalo_access_token or "-", settings.zalo_refresh_token, expires))
+        channels["zalo"] = ZaloChannel(ZaloClient(app_id=settings.zalo_app_id, app_secret=settings.zalo_app_secret,
+                                                  tokens=store, session=http, base_url=settings.zalo_api_base,
+                                                  oauth_url=settings.zalo_oauth_base))
+    if settings.messenger_enabled:
+        from .messenger import MessengerClient
+        from .messenger.channel import MessengerChannel
+
+        channels["messenger"] = MessengerChannel(MessengerClient(
+            settings.messenger_page_token, session=http, graph_url=settings.messenger_api_base,
+            api_version=settings.messenger_api_version))
+    if settings.telegram_enabled:
+        from .telegram_setup import telegram_channel
+
+        channels["telegram"] = await telegram_channel(settings)
+    return channels
+
+
+async def _recover_loop(inbox: Inbox) -> None:
+    while True:
+        try:
+            await inbox.recover()
+        except Exception as e:  # database restarting: try again next round
+            log("inbox.recover_error", level=40, error=type(e).__name__)
+        await asyncio.sleep(RECOVER_EVERY)  # a periodic sweep, not a wait for an event
+
+

@@ -1,0 +1,55 @@
+"""The shape every platform webhook shares: verify the raw body, parse, record durably, answer 200.
+
+Nothing is handled before the 200: handling happens after, from the inbox, so the platform's
+short deadline (Zalo: about 2 s) never depends on the database, the flow or the NLU.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Mapping
+
+from aiohttp import web
+
+from bot.inbox import Inbox
+from bot.logs import log
+from bot.messages import Inbound
+
+MAX_BODY = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Webhook:
+    channel: str
+    verify: Callable[[Mapping[str, str], bytes], bool]
+    parse: Callable[[bytes], list[Inbound]]
+    parse_error: type[Exception]
+    reject_status: int = 401
+    # work after recording that must not delay the 200 much (Telegram: answer callback queries)
+    after: Callable[[list[Inbound]], Awaitable[None]] | None = None
+
+
+def webhook_handler(hook: Webhook, inbox: Callable[[], Inbox]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handle(request: web.Request) -> web.Response:
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return _error(413, "too_large", f"body over {MAX_BODY} bytes")
+        body = await request.read()
+        if not hook.verify(request.headers, body):
+            log("webhook.rejected", level=30, channel=hook.channel, reason="signature", peer=request.remote)
+            return _error(hook.reject_status, "bad_signature", "missing or invalid signature")
+        try:
+            events = hook.parse(body)
+        except hook.parse_error as e:
+            log("webhook.bad_body", level=30, channel=hook.channel, error=str(e)[:200])
+            return _error(400, "bad_body", str(e))
+        if events:
+            new = await inbox().accept(events)
+            log("webhook.accepted", channel=hook.channel, events=len(events), new=new)
+            if hook.after is not None:
+                await hook.after(events)
+        return web.Response(text="ok")
+
+    return handle
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": code, "message": message}, status=status)
