@@ -36,7 +36,7 @@ async def typed_answer(app: web.Application, channel: str, user: str) -> str:
 
 
 async def run_survey(app: web.Application, channel: str, user: str, first: str,
-                     say: Callable[[str], Awaitable[list[dict[str, Any]]]],
+                     say: Callable[..., Awaitable[list[dict[str, Any]]]],
                      buttons: Callable[[dict[str, Any]], list[str]], text_of: Callable[[dict[str, Any]], str],
                      max_turns: int = 120) -> list[dict[str, Any]]:
     """Answer until the survey completes; returns every message the platform received."""
@@ -50,10 +50,8 @@ async def run_survey(app: web.Application, channel: str, user: str, first: str,
         last = seen[-1]
         ids = buttons(last)
         if ids:
-            answer = ids[0]
-        elif NUMBERED.search(text_of(last)):
-            answer = "1"
-        else:
-            answer = await typed_answer(app, channel, user)
+            seen = seen + await say(ids[0], button=True)  # a tap on the first button
+            continue
+        answer = "1" if NUMBERED.search(text_of(last)) else await typed_answer(app, channel, user)
         seen = seen + await say(answer)
     raise AssertionError("the survey did not complete")

@@ -48,7 +48,7 @@ async def count(app: Any, table: Any, *where: Any) -> int:
 
 
 def sayer(client: Any, zalo: FakeZalo, user: str = USER) -> Any:
-    async def say(text: str) -> list[dict[str, Any]]:
+    async def say(text: str, button: bool = False) -> list[dict[str, Any]]:  # a tap sends the payload as text
         before = len(zalo.delivered)
         body, headers = zalo.user_event(user, text)
         resp = await client.post("/webhooks/zalo", data=body, headers=headers)
