@@ -147,7 +147,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_invite(args: argparse.Namespace) -> int:
-    from .invitations import create_invitations
+    from .invitations import create_invitations, invitation_links
 
     context = dict(kv.split("=", 1) for kv in args.context or [])
 
@@ -159,9 +159,45 @@ def cmd_invite(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    base = _settings().base_url
-    for code in codes:
-        print(f"{code}\t{base}/c/{code}")
+    settings = _settings()
+    rows = [{"code": code, **invitation_links(settings, code)} for code in codes]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    channels = [c for c in ("web", "telegram", "messenger", "zalo") if c in rows[0]]
+    print("\t".join(["code", *channels]))
+    for row in rows:
+        print("\t".join([row["code"], *(row[c] for c in channels)]))
+    if "zalo" in channels:
+        print("# Zalo: the user opens the OA link and sends the code as a message", file=sys.stderr)
+    return 0
+
+
+def cmd_outbox_failed(args: argparse.Namespace) -> int:
+    from .store.outbox_repo import OutboxRepo
+
+    async def run(s):  # type: ignore[no-untyped-def]
+        return await OutboxRepo(s.engine).failed(args.limit)
+
+    rows = asyncio.run(_with_services(run))
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return 0
+    for r in rows:
+        print(f"{r['id']}\t{r['channel']}\t{r['respondent_id']}\tseq {r['seq']}\t{r['attempts']} attempts\t{r['last_error']}")
+    if not rows:
+        print("no failed messages")
+    return 0
+
+
+def cmd_outbox_retry(args: argparse.Namespace) -> int:
+    from .store.outbox_repo import OutboxRepo
+
+    async def run(s):  # type: ignore[no-untyped-def]
+        return await OutboxRepo(s.engine).requeue(args.ids)
+
+    n = asyncio.run(_with_services(run))
+    print(f"{n} messages queued again")
     return 0
 
 
@@ -226,7 +262,18 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--count", type=int, default=1)
     inv.add_argument("--unit")
     inv.add_argument("--context", action="append", metavar="KEY=VALUE")
+    inv.add_argument("--json", action="store_true", help="print codes and links per channel as JSON")
     inv.set_defaults(fn=cmd_invite)
+
+    ob = sub.add_parser("outbox", help="platform messages that could not be delivered").add_subparsers(
+        dest="outbox_command", required=True)
+    failed = ob.add_parser("failed", help="list messages that finally failed, newest first")
+    failed.add_argument("--limit", type=int, default=100)
+    failed.add_argument("--json", action="store_true")
+    failed.set_defaults(fn=cmd_outbox_failed)
+    retry = ob.add_parser("retry", help="queue failed messages again (after fixing the cause)")
+    retry.add_argument("ids", nargs="+", type=int)
+    retry.set_defaults(fn=cmd_outbox_retry)
 
     resp = sub.add_parser("responses", help="response housekeeping").add_subparsers(dest="responses_command", required=True)
     resp.add_parser("expire", help="mark unfinished responses past their flow's expiry as expired").set_defaults(fn=cmd_expire)

@@ -13,6 +13,7 @@ from .store.tables import invitations, responses
 
 if TYPE_CHECKING:
     from .services import Services
+    from .settings import Settings
 
 # No 0/O, 1/I/L: codes are read aloud and typed on phones.
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -61,3 +62,16 @@ async def expire_stale(services: "Services") -> int:
             await services.state.delete(r.respondent_id)
         n += len(rows)
     return n
+
+
+def invitation_links(settings: "Settings", code: str) -> dict[str, str]:
+    """The invitation as a link per enabled channel. Zalo's chat link carries no parameter, so its
+    entry is the OA link and the user sends the code as their first message."""
+    links = {"web": f"{settings.base_url}/c/{code}"}
+    if settings.telegram_enabled and settings.telegram_bot_username:
+        links["telegram"] = f"https://t.me/{settings.telegram_bot_username.lstrip('@')}?start={code}"
+    if settings.messenger_enabled and settings.messenger_page:
+        links["messenger"] = f"https://m.me/{settings.messenger_page}?ref={code}"
+    if settings.zalo_enabled and settings.zalo_oa_id:
+        links["zalo"] = f"https://zalo.me/{settings.zalo_oa_id}"
+    return links

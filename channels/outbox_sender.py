@@ -46,7 +46,7 @@ class OutboxSender:
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.user_pacing = user_pacing
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
         self._wake = asyncio.Event()
         self._sem = asyncio.Semaphore(concurrency)
         self._buckets = {name: _Bucket(ch.pace.per_second, ch.pace.burst) for name, ch in channels.items()}
@@ -83,7 +83,7 @@ class OutboxSender:
             total += len(rows)
 
     async def _claim(self, limit: int) -> list[DueMessage]:
-        return await self.repo.claim(list(self.channels), now=self._clock(), lease=LEASE, limit=limit)
+        return await self.repo.claim(list(self.channels), now=self.clock(), lease=LEASE, limit=limit)
 
     async def _deliver(self, row: DueMessage) -> None:
         async with self._sem:
@@ -95,7 +95,7 @@ class OutboxSender:
                 return
             window = channel.capabilities.window_hours
             if window and (contact.last_inbound_at is None
-                           or _aware(contact.last_inbound_at) + timedelta(hours=window) < self._clock()):
+                           or _aware(contact.last_inbound_at) + timedelta(hours=window) < self.clock()):
                 await self._finish(row, SendResult.window_closed(f"outside the {window:g} h messaging window"),
                                    row.parts_sent)
                 return
@@ -128,7 +128,7 @@ class OutboxSender:
             await asyncio.sleep(delay)  # pacing under the platform's rate limit, not waiting for an event
 
     async def _finish(self, row: DueMessage, result: SendResult, parts_sent: int) -> None:
-        now = self._clock()
+        now = self.clock()
         attempts = row.attempts + 1
         values: dict[str, Any] = {"attempts": attempts, "parts_sent": parts_sent}
         if result.status == "sent":

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.inbox import Inbox
 from bot.logs import log
+from bot.messages import Inbound
 from bot.services import Services
 from bot.store.outbox_repo import OutboxRepo
 from bot.settings import Settings
@@ -56,15 +57,31 @@ def setup_platforms(app: web.Application, settings: Settings, services: Callable
         app.router.add_post("/webhooks/messenger", webhook_handler(Webhook(
             "messenger", lambda h, b: messenger.verify(h, b, settings.messenger_app_secret),
             messenger.parse_webhook, messenger.MessengerParseError, reject_status=403), inbox))
+    telegram_channel = None
     if settings.telegram_enabled:
-        from .telegram_setup import telegram_webhook
+        from . import telegram
+        from .telegram.channel import TelegramChannel
 
-        app.router.add_post("/webhooks/telegram", webhook_handler(telegram_webhook(app, settings), inbox))
+        telegram_channel = TelegramChannel(telegram.TelegramSender(
+            settings.telegram_token, base_url=f"{settings.telegram_api_base.rstrip('/')}/bot"))
+        pending: set[asyncio.Task[None]] = set()
+
+        async def answer_taps(events: list[Inbound]) -> None:
+            # Telegram shows a spinner until a button tap is answered; do it without delaying the 200
+            task = asyncio.create_task(telegram_channel.answer_callbacks(events))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+        app.router.add_post("/webhooks/telegram", webhook_handler(Webhook(
+            "telegram", lambda h, b: telegram.verify(h, settings.telegram_secret), telegram.parse_body,
+            telegram.TelegramParseError, after=answer_taps), inbox))
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession() as http:
             svc = services()
             channels = await build_channels(settings, svc, http)
+            if telegram_channel is not None:
+                channels["telegram"] = telegram_channel
             sender = OutboxSender(repo=OutboxRepo(svc.engine), channels=channels, max_attempts=settings.send_max_attempts,
                                   backoff=settings.send_backoff_seconds, user_pacing=settings.send_user_pacing)
             app[SENDER] = sender
@@ -107,10 +124,6 @@ async def build_channels(settings: Settings, services: Services, http: aiohttp.C
         channels["messenger"] = MessengerChannel(MessengerClient(
             settings.messenger_page_token, session=http, graph_url=settings.messenger_api_base,
             api_version=settings.messenger_api_version))
-    if settings.telegram_enabled:
-        from .telegram_setup import telegram_channel
-
-        channels["telegram"] = await telegram_channel(settings)
     return channels
 
 

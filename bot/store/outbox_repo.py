@@ -96,3 +96,10 @@ class OutboxRepo:
                                        .where(outbox.c.status == "failed").order_by(outbox.c.id.desc())
                                        .limit(limit))).all()
         return [dict(r._mapping) for r in rows]
+
+    async def requeue(self, ids: list[int]) -> int:
+        """Failed messages back to the queue (an operator fixed the token, the user unblocked us)."""
+        async with self.engine.begin() as conn:
+            done = await conn.execute(update(outbox).where(and_(outbox.c.id.in_(ids), outbox.c.status == "failed"))
+                                      .values(status="pending", attempts=0, next_attempt_at=None))
+        return done.rowcount
