@@ -73,12 +73,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
         async def sa_connect_select(engine: Any) -> None:
             async with engine.connect() as conn:
-                await conn.execute(select(respondents.c.last_seq).where(respondents.c.id == "nope"))
+                await conn.execute(select(respondents.c.channel).where(respondents.c.id == "nope"))
 
         out["sa_connect+select+rollback (pre_ping)"] = await _timed(n, lambda: sa_connect_select(eng_ping))
         out["sa_connect+select+rollback (no pre_ping)"] = await _timed(n, lambda: sa_connect_select(eng))
         async with eng.connect() as conn:
-            stmt = select(respondents.c.last_seq).where(respondents.c.id == "nope")
+            stmt = select(respondents.c.channel).where(respondents.c.id == "nope")
 
             async def sa_select() -> None:
                 await conn.execute(stmt)
@@ -91,7 +91,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             out["sa_execute text('SELECT 1')"] = await _timed(n, sa_text)
             await conn.rollback()
         raw = await asyncpg.connect(backend.database_url.replace("postgresql://", "postgres://"))
-        ps = await raw.prepare("SELECT last_seq FROM respondents WHERE id = $1")
+        ps = await raw.prepare("SELECT channel FROM respondents WHERE id = $1")
 
         async def raw_select() -> None:
             await ps.fetch("nope")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .dialogues import Dialogues
@@ -139,7 +139,7 @@ class ConversationService:
         key_hash = self._key_hash(channel, key)
         async with self.engine.begin() as conn:
             await conn.execute(upsert(self._dialect, respondents, {
-                "id": _new_id("r"), "channel": channel, "key_hash": key_hash, "last_seq": 0,
+                "id": _new_id("r"), "channel": channel, "key_hash": key_hash,
                 "created_at": self._clock()}, ["channel", "key_hash"]))
             rid = (await conn.execute(select(respondents.c.id).where(
                 and_(respondents.c.channel == channel, respondents.c.key_hash == key_hash)))).scalar_one()
@@ -158,7 +158,7 @@ class ConversationService:
 
     async def _conv_from_db(self, rid: str) -> _Conv:
         async with self.engine.connect() as conn:
-            last_seq = (await conn.execute(select(respondents.c.last_seq).where(respondents.c.id == rid))).scalar_one_or_none() or 0
+            last_seq = (await conn.execute(select(func.max(outbox.c.seq)).where(outbox.c.respondent_id == rid))).scalar() or 0
             row = (await conn.execute(select(responses.c.id, responses.c.state, responses.c.invitation_code,
                                              responses.c.unit_code, responses.c.disposition)
                                       .where(responses.c.respondent_id == rid)

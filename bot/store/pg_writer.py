@@ -33,12 +33,9 @@ WITH r AS (
   SELECT $1::varchar, s, $12::varchar, p::json, $13::varchar, 0, $2::timestamptz, CASE WHEN $13::varchar = 'sent' THEN $2::timestamptz END
   FROM unnest($14::int[], $15::text[]) AS t(s, p)
   RETURNING 1
-), q AS (
-  UPDATE respondents SET last_seq = $16::int WHERE id = $1::varchar AND $16::int IS NOT NULL
-  RETURNING 1
 )
 INSERT INTO processed_messages (respondent_id, message_key, first_seq, last_seq, flow_state, created_at)
-SELECT $1::varchar, $17::varchar, $18::int, $19::int, $20::json, $2::timestamptz WHERE $17::varchar IS NOT NULL
+SELECT $1::varchar, $16::varchar, $17::int, $18::int, $19::json, $2::timestamptz WHERE $16::varchar IS NOT NULL
 """
 
 
@@ -66,7 +63,6 @@ class AsyncpgWriter:
             bool(r and r.completed), r.id if r else None, r is not None,
             list(w.answers_cleared), list(w.answers_set), [_json(v) for v in w.answers_set.values()],
             w.channel, w.outbox_status, [o.seq for o in w.outbox], [_json(o.payload) for o in w.outbox],
-            w.outbox[-1].seq if w.outbox else None,
             p.message_key if p else None, p.first_seq if p else None, p.last_seq if p else None,
             _json(p.flow_state) if p else None,
         )

@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .db import upsert
-from .tables import answers, invitations, outbox, processed, respondents, responses
+from .tables import answers, invitations, outbox, processed, responses
 from .writes import DuplicateMessage, InvitationTaken, MessageWrite
 
 
@@ -55,8 +55,6 @@ class SqlAlchemyWriter:
                     {"respondent_id": rid, "seq": o.seq, "channel": w.channel, "payload": o.payload,
                      "status": w.outbox_status, "attempts": 0, "created_at": now, "sent_at": sent_at}
                     for o in w.outbox])
-                await conn.execute(update(respondents).where(respondents.c.id == rid)
-                                   .values(last_seq=w.outbox[-1].seq))
             if w.processed is not None:
                 p = w.processed
                 await conn.execute(processed.insert().values(

@@ -28,7 +28,6 @@ respondents = Table(
     Column("id", String(32), primary_key=True),
     Column("channel", String(20), nullable=False),
     Column("key_hash", String(64), nullable=False),
-    Column("last_seq", Integer, nullable=False, default=0),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("channel", "key_hash", name="uq_respondents_channel_key"),
 )

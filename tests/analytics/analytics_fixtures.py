@@ -43,7 +43,7 @@ def add_response(conn: Connection, rid: str, flow_id: str, *, unit: str | None, 
                  at: datetime, answers_: dict[str, Any], version: int = 1, preview: bool = False,
                  channel: str = "zalo", invitation: str | None = None) -> None:
     pid = "p-" + rid
-    conn.execute(respondents.insert().values(id=pid, channel=channel, key_hash=secrets.token_hex(16), last_seq=0,
+    conn.execute(respondents.insert().values(id=pid, channel=channel, key_hash=secrets.token_hex(16),
                                              created_at=at))
     started = at - timedelta(minutes=10)
     conn.execute(responses.insert().values(
