@@ -201,6 +201,48 @@ def cmd_outbox_retry(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_platforms_status(args: argparse.Namespace) -> int:
+    """Which platforms are on, and the webhook address each platform's console needs."""
+    settings = _settings()
+    checks = {
+        "zalo": (settings.zalo_enabled, "HAILONG_ZALO_APP_ID, _APP_SECRET, _OA_SECRET_KEY, _REFRESH_TOKEN"),
+        "messenger": (settings.messenger_enabled, "HAILONG_MESSENGER_APP_SECRET, _VERIFY_TOKEN, _PAGE_TOKEN"),
+        "telegram": (settings.telegram_enabled, "HAILONG_TELEGRAM_TOKEN, HAILONG_TELEGRAM_SECRET"),
+    }
+    for name, (on, needs) in checks.items():
+        if on:
+            print(f"{name}\ton\twebhook {settings.base_url}/webhooks/{name}")
+        else:
+            print(f"{name}\toff\tneeds {needs}")
+    if not settings.public_url:
+        print("# set HAILONG_PUBLIC_URL to the https address platforms can reach", file=sys.stderr)
+    return 0
+
+
+def cmd_platforms_telegram_webhook(args: argparse.Namespace) -> int:
+    """Registers <public url>/webhooks/telegram and the secret with the Bot API (setWebhook)."""
+    settings = _settings()
+    if not settings.telegram_enabled:
+        print("error: set HAILONG_TELEGRAM_TOKEN and HAILONG_TELEGRAM_SECRET first", file=sys.stderr)
+        return 2
+    from channels.telegram import TelegramSender
+
+    async def run() -> bool:
+        sender = TelegramSender(settings.telegram_token, base_url=f"{settings.telegram_api_base.rstrip('/')}/bot")
+        try:
+            return await sender.set_webhook(f"{settings.base_url}/webhooks/telegram", settings.telegram_secret)
+        finally:
+            await sender.close()
+
+    try:
+        ok = asyncio.run(run())
+    except Exception as e:  # the Bot API's refusal, in its own words
+        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    print(f"webhook {'set' if ok else 'NOT set'}: {settings.base_url}/webhooks/telegram")
+    return 0 if ok else 1
+
+
 def cmd_expire(args: argparse.Namespace) -> int:
     from .invitations import expire_stale
 
@@ -264,6 +306,13 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--context", action="append", metavar="KEY=VALUE")
     inv.add_argument("--json", action="store_true", help="print codes and links per channel as JSON")
     inv.set_defaults(fn=cmd_invite)
+
+    pl = sub.add_parser("platforms", help="chat platforms: status and webhook registration").add_subparsers(
+        dest="platforms_command", required=True)
+    pl.add_parser("status", help="which platforms are on and their webhook addresses").set_defaults(
+        fn=cmd_platforms_status)
+    pl.add_parser("telegram-webhook", help="register this server's Telegram webhook and secret").set_defaults(
+        fn=cmd_platforms_telegram_webhook)
 
     ob = sub.add_parser("outbox", help="platform messages that could not be delivered").add_subparsers(
         dest="outbox_command", required=True)
