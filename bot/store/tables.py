@@ -147,3 +147,23 @@ channel_tokens = Table(
     Column("expires_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# Questions the bot could not answer, forwarded to the competent officials (issue D answers them).
+qa_tickets = Table(
+    "qa_tickets", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("respondent_id", String(32), ForeignKey("respondents.id"), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("message_key", String(160)),
+    Column("text", Text, nullable=False),
+    Column("unit_code", String(40)),
+    Column("topic", String(80)),
+    # the closest official answers when the question was asked, for the official's convenience
+    Column("candidates", JSON),
+    # open | assigned | answered | published | closed
+    Column("status", String(12), nullable=False),
+    Column("answer", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("answered_at", DateTime(timezone=True)),
+    Index("ix_qa_tickets_status_unit", "status", "unit_code"),
+)
