@@ -26,20 +26,26 @@ from .flows.model import ChoiceDef, Question
 from .flows.parsers import Accepted, parse_single
 from .logs import log
 from .messages import Choice, Inbound, InputSpec, Outbound
+from .nlu import Candidate, NluBackend, Understanding
 from .settings import Settings
 from .state import StateStore
 from .store.db import upsert
 from .store.flows_repo import FlowRegistry, is_open
 from .store.sa_writer import SqlAlchemyWriter
 from .store.tables import invitations, outbox, processed, respondents, responses
-from .store.writes import (DuplicateMessage, InvitationTaken, MessageWrite, MessageWriter, NewResponse, OutboxRow,
-                           Processed, ResponseState)
+from .store.writes import (DuplicateMessage, InvitationTaken, MessageWrite, MessageWriter, NewResponse, NewTicket,
+                           OutboxRow, Processed, ResponseState)
 from .text import fold
 from .units import UnitCatalogue
 
 # Channels whose clients fetch messages themselves; others are sent by the outbox sender.
 PULL_CHANNELS = frozenset({"web", "console", "preview"})
 MENU_PREFIX = "flow:"
+KB_PREFIX = "kb:"
+NONE_ID = "_none"
+_QUESTION_WORDS = re.compile(
+    r"\b(tai sao|vi sao|lam sao|lam the nao|nhu the nao|the nao|bao gio|bao lau|khi nao|o dau|"
+    r"la gi|co phai|co duoc|duoc khong|co khong|bao nhieu|ai la|can gi|gom nhung gi|nhu nao|sao lai)\b")
 _CODE = re.compile(r"[A-HJKMNP-Z2-9]{8}")  # bot/invitations.py's alphabet and length
 STATE_TTL = 7 * 24 * 3600
 
@@ -65,20 +71,23 @@ class _Conv:
     # message ids handled lately, so a redelivery is recognised without a query; older ones are
     # caught by the database's unique key
     recent: list[str] = field(default_factory=list)
+    # a "did you mean" offer waiting for a pick: {"text": asked, "ids": [answer ids]}, or
+    # {"official": True} after "I want to talk to an official" (the next text is the question)
+    offer: dict[str, Any] | None = None
     from_cache: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"last_seq": self.last_seq, "response_id": self.response_id,
                 "flow": self.flow.to_json() if self.flow else None, "invitation": self.invitation,
                 "unit": self.unit, "unit_from_invitation": self.unit_from_invitation, "menu": self.menu,
-                "recent": self.recent}
+                "recent": self.recent, "offer": self.offer}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "_Conv":
         return cls(last_seq=d["last_seq"], response_id=d.get("response_id"),
                    flow=FlowState.from_json(d["flow"]) if d.get("flow") else None, invitation=d.get("invitation"),
                    unit=d.get("unit"), unit_from_invitation=d.get("unit_from_invitation", False), menu=d.get("menu", []),
-                   recent=d.get("recent", []), from_cache=True)
+                   recent=d.get("recent", []), offer=d.get("offer"), from_cache=True)
 
 
 @dataclass
@@ -90,6 +99,8 @@ class _Plan:
     invitation: str | None = None
     unit: str | None = None
     menu: list[str] | None = None
+    offer: dict[str, Any] | None = None
+    ticket: NewTicket | None = None
 
 
 def flow_state_json(conv: _Conv) -> dict[str, Any]:
@@ -113,9 +124,10 @@ def _new_id(prefix: str) -> str:
 class ConversationService:
     def __init__(self, *, engine: AsyncEngine, state: StateStore, flows: FlowRegistry, dialogues: Dialogues,
                  units: UnitCatalogue, settings: Settings, clock: Callable[[], datetime] | None = None,
-                 writer: MessageWriter | None = None) -> None:
+                 writer: MessageWriter | None = None, nlu: NluBackend | None = None) -> None:
         self.engine = engine
         self.writer = writer or SqlAlchemyWriter(engine)
+        self.nlu = nlu
         self.state = state
         self.flows = flows
         self.dialogues = dialogues
@@ -255,7 +267,12 @@ class ConversationService:
             prompt = reask(flow, conv.flow, self._env()) if active and flow and conv.flow else []
             return _Plan([Outbound(d.say("too_long_message", max=self.settings.max_text_length))] + prompt)
         if active and flow is not None and conv.flow is not None:
-            return _Plan([], flow=flow, result=step(flow, conv.flow, self._env(), text=text, choice=inbound.choice))
+            result = step(flow, conv.flow, self._env(), text=text, choice=inbound.choice)
+            if self.nlu and text and result.state.fails > conv.flow.fails and looks_like_question(text):
+                asked = await self._question_in_survey(conv, flow, text, inbound)
+                if asked is not None:
+                    return asked
+            return _Plan([], flow=flow, result=result)
         return await self._idle(conv, inbound)
 
     async def _idle(self, conv: _Conv, inbound: Inbound) -> _Plan:
@@ -283,7 +300,94 @@ class ConversationService:
         command = d.command(text) if text else None
         if command and command[0] in ("menu", "help", "resume"):
             return await self._menu(conv, [])
+        if self.nlu is not None and conv.offer and (text or choice):
+            picked_plan = await self._offer_pick(conv, inbound, text, choice)
+            if picked_plan is not None:
+                return picked_plan
+        if self.nlu is not None and text:
+            return await self._understand(conv, inbound, text)
         return await self._menu(conv, [Outbound(d.say("not_understood"))] if text else [Outbound(d.say("welcome"))])
+
+    # ---- questions and answers ---------------------------------------------------------------
+
+    async def _understand(self, conv: _Conv, inbound: Inbound, text: str) -> _Plan:
+        """Free text outside a survey: an intent, an official answer, a "did you mean", or officials."""
+        assert self.nlu is not None
+        d = self.dialogues
+        if conv.offer and conv.offer.get("official"):
+            return self._forward(conv, inbound, text, None, [], "forwarded")
+        u = await self.nlu.understand(text, unit=conv.unit)
+        log("nlu.understood", channel=inbound.channel, message=inbound.message_id, intent=u.intent,
+            confidence=round(u.confidence, 3), answer=u.answer_id, escalate=u.escalate)
+        if u.answer:
+            return _Plan(self._answer_messages(u), offer=None)
+        if u.intent == "greeting":
+            return await self._menu(conv, [Outbound(d.say("welcome"))])
+        if u.intent in ("help", "start_survey", "give_opinion"):
+            return await self._menu(conv, [])
+        if u.intent == "thanks":
+            return _Plan([Outbound(d.say("thanks_reply"))], offer=None)
+        if u.intent == "stop":
+            return _Plan([Outbound(d.say("stop_idle"))], offer=None)
+        if u.intent == "talk_to_official" and not looks_like_question(text) and len(text.split()) <= 8:
+            return _Plan([Outbound(d.say("talk_to_official"))], offer={"official": True})
+        if u.intent == "complaint":
+            return self._forward(conv, inbound, text, u, list(u.candidates), "complaint_received")
+        if u.candidates and u.intent in ("ask_question", "none"):
+            picks = list(u.candidates[:3])
+            choices = tuple(Choice(f"{KB_PREFIX}{c.answer_id}", c.question) for c in picks)
+            choices += (Choice(f"{KB_PREFIX}{NONE_ID}", d.say("did_you_mean_none")),)
+            return _Plan([Outbound(d.say("did_you_mean"), InputSpec("choice", choices))],
+                         offer={"text": text, "ids": [c.answer_id for c in picks]})
+        if u.escalate or u.intent in ("ask_question", "talk_to_official") or looks_like_question(text):
+            return self._forward(conv, inbound, text, u, list(u.candidates), "forwarded")
+        return await self._menu(conv, [Outbound(d.say("not_understood"))])
+
+    async def _offer_pick(self, conv: _Conv, inbound: Inbound, text: str, choice: str | None) -> _Plan | None:
+        assert self.nlu is not None and conv.offer is not None
+        ids = list(conv.offer.get("ids") or [])
+        if not ids:
+            return None
+        q = Question(key="_offer", type="single", text="", section="", number=0,
+                     choices=tuple(ChoiceDef(f"{KB_PREFIX}{i}", str(n)) for n, i in enumerate(ids, 1))
+                     + (ChoiceDef(f"{KB_PREFIX}{NONE_ID}", self.dialogues.say("did_you_mean_none")),))
+        picked = parse_single(q, text=text, choice=choice)
+        if not isinstance(picked, Accepted):
+            return None  # a new question instead of a pick
+        answer_id = str(picked.value)[len(KB_PREFIX):]
+        if answer_id == NONE_ID:
+            return self._forward(conv, inbound, conv.offer.get("text") or text, None, [], "forwarded")
+        u = await self.nlu.entry(answer_id)
+        if u is None or not u.answer:
+            return self._forward(conv, inbound, conv.offer.get("text") or text, None, [], "forwarded")
+        log("nlu.offer_picked", channel=inbound.channel, message=inbound.message_id, answer=answer_id)
+        return _Plan(self._answer_messages(u), offer=None)
+
+    async def _question_in_survey(self, conv: _Conv, flow: Flow, text: str, inbound: Inbound) -> _Plan | None:
+        """A question typed instead of an answer: answer it (or forward it), then ask again."""
+        assert self.nlu is not None and conv.flow is not None
+        u = await self.nlu.understand(text, unit=conv.unit)
+        again = [Outbound(self.dialogues.say("continue_survey"))] + reask(flow, conv.flow, self._env())
+        if u.answer:
+            return _Plan(self._answer_messages(u, more=False) + again)
+        if u.intent in ("ask_question", "talk_to_official", "complaint") and u.escalate:
+            plan = self._forward(conv, inbound, text, u, list(u.candidates), "forwarded")
+            return replace(plan, outbounds=plan.outbounds + again)
+        return None
+
+    def _answer_messages(self, u: Understanding, more: bool = True) -> list[Outbound]:
+        out = [Outbound(u.answer or "")]
+        if more:
+            out.append(Outbound(self.dialogues.say("answer_more")))
+        return out
+
+    def _forward(self, conv: _Conv, inbound: Inbound, text: str, u: Understanding | None,
+                 candidates: list[Candidate], phrase: str) -> _Plan:
+        ticket = NewTicket(_new_id("q"), text[:4000], conv.unit or (u.unit if u else None), u.topic if u else None,
+                           [c.to_json() for c in candidates[:5]], inbound.message_id)
+        log("qa.forwarded", channel=inbound.channel, message=inbound.message_id, ticket=ticket.id,
+            unit=ticket.unit_code, topic=ticket.topic)
+        return _Plan([Outbound(self.dialogues.say(phrase))], offer=None, ticket=ticket)
 
     async def _invitation_exists(self, code: str) -> bool:
         async with self.engine.connect() as conn:
@@ -346,8 +450,9 @@ class ConversationService:
         now = self._clock()
         new = _Conv(last_seq=conv.last_seq, response_id=conv.response_id, flow=conv.flow, invitation=conv.invitation,
                     unit=conv.unit, unit_from_invitation=conv.unit_from_invitation,
-                    menu=plan.menu if plan.menu is not None else ([] if plan.result else conv.menu), recent=conv.recent)
-        w = MessageWrite(respondent_id=rid, channel=inbound.channel, now=now,
+                    menu=plan.menu if plan.menu is not None else ([] if plan.result or plan.offer else conv.menu),
+                    recent=conv.recent, offer=plan.offer)  # an offer is answered by the very next message, or dropped
+        w = MessageWrite(respondent_id=rid, channel=inbound.channel, now=now, ticket=plan.ticket,
                          outbox_status="sent" if inbound.channel in PULL_CHANNELS else "pending")
         outbounds = list(plan.outbounds)
         if plan.result is not None and plan.flow is not None:
@@ -385,6 +490,11 @@ class ConversationService:
             w.processed = Processed(inbound.message_id, first, new.last_seq, flow_state_json(new))
         await self.writer.write(w)
         return new, sent
+
+
+def looks_like_question(text: str) -> bool:
+    """A question mark or a Vietnamese question phrase (with or without diacritics)."""
+    return "?" in text or bool(_QUESTION_WORDS.search(fold(text)))
 
 
 def _aware(dt: datetime) -> datetime:

@@ -53,6 +53,10 @@ class NluBackend(Protocol):
         respondent's unit, to prefer its own answers)."""
         ...
 
+    async def entry(self, answer_id: str) -> Understanding | None:
+        """The official answer with this id (a "did you mean" choice the respondent picked)."""
+        ...
+
     async def reload(self) -> None:
         """Pick up knowledge-base changes (an import, an official's answer published)."""
         ...

@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .db import upsert
-from .tables import answers, invitations, outbox, processed, responses
+from .tables import answers, invitations, outbox, processed, qa_tickets, responses
 from .writes import DuplicateMessage, InvitationTaken, MessageWrite
 
 
@@ -55,6 +55,12 @@ class SqlAlchemyWriter:
                     {"respondent_id": rid, "seq": o.seq, "channel": w.channel, "payload": o.payload,
                      "status": w.outbox_status, "attempts": 0, "created_at": now, "sent_at": sent_at}
                     for o in w.outbox])
+            if w.ticket is not None:
+                t = w.ticket
+                await conn.execute(qa_tickets.insert().values(
+                    id=t.id, respondent_id=rid, channel=w.channel, message_key=t.message_key, text=t.text,
+                    unit_code=t.unit_code, topic=t.topic, candidates=t.candidates or None, status="open",
+                    created_at=now))
             if w.processed is not None:
                 p = w.processed
                 await conn.execute(processed.insert().values(

@@ -45,6 +45,18 @@ class Processed:
     flow_state: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class NewTicket:
+    """A question forwarded to officials."""
+
+    id: str
+    text: str
+    unit_code: str | None
+    topic: str | None
+    candidates: list[dict[str, Any]]
+    message_key: str | None
+
+
 @dataclass
 class MessageWrite:
     respondent_id: str
@@ -58,11 +70,12 @@ class MessageWrite:
     outbox: list[OutboxRow] = field(default_factory=list)
     outbox_status: str = "pending"
     processed: Processed | None = None
+    ticket: NewTicket | None = None
 
     @property
     def simple(self) -> bool:
-        """No new response and no invitation claim: the shape every answer after the first has."""
-        return self.new_response is None
+        """No new response, invitation claim or ticket: the shape every answer after the first has."""
+        return self.new_response is None and self.ticket is None
 
 
 class DuplicateMessage(Exception):
