@@ -39,6 +39,12 @@ SELECT $1::varchar, $16::varchar, $17::int, $18::int, $19::json, $2::timestamptz
 """
 
 
+async def _no_reset(_: asyncpg.Connection) -> None:
+    """By default asyncpg sends RESET ALL, UNLISTEN *, CLOSE ALL… on every release: one more round
+    trip per message. This pool only runs the single autocommitted statement above and never sets
+    session state, so there is nothing to reset."""
+
+
 class AsyncpgWriter:
     def __init__(self, dsn: str, fallback: SqlAlchemyWriter, *, pool_size: int = 10) -> None:
         self._dsn = dsn
@@ -49,7 +55,7 @@ class AsyncpgWriter:
     async def _get_pool(self) -> asyncpg.Pool:
         if self._pool is None:
             self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=self._pool_size,
-                                                   max_inactive_connection_lifetime=300)
+                                                   max_inactive_connection_lifetime=300, reset=_no_reset)
         return self._pool
 
     async def write(self, w: MessageWrite) -> None:
