@@ -109,6 +109,19 @@ class UnitCatalogue:
             out += [c for c in self.current(s, on) if c not in out]
         return out
 
+    def lineage(self, code: str) -> set[str]:
+        """``code`` and every unit merged into it over time (Hà Tây → Hà Nội; the 63 provinces into
+        the 34): an administrator of today's unit sees data recorded under its predecessors."""
+        out = {code}
+        changed = True
+        while changed:
+            changed = False
+            for unit in self.units.values():
+                if unit.code not in out and any(s in out for s in unit.successors):
+                    out.add(unit.code)
+                    changed = True
+        return out
+
     def _kind_ok(self, unit: Unit, kinds: tuple[str, ...]) -> bool:
         return unit.kind in kinds or ("ministry" in kinds and unit.kind == "agency")
 
