@@ -36,7 +36,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def create_engine_async(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine_async(url: str, *, pool_size: int = 20) -> AsyncEngine:
     u = _driver(url, sync=False)
     if u.get_backend_name() == "sqlite":
         engine = create_async_engine(u)
@@ -44,7 +44,9 @@ def create_engine_async(url: str, *, pool_size: int = 10) -> AsyncEngine:
         return engine
     # No pre-ping: it costs three round trips per checkout. A connection broken by a server restart
     # fails one request, is invalidated, and the client's resend (same message id) is safe.
-    return create_async_engine(u, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    # a large steady pool and a small overflow: overflow connections are closed on return, and
+    # reopening one costs a PostgreSQL backend fork
+    return create_async_engine(u, pool_size=pool_size, max_overflow=5, pool_recycle=1800)
 
 
 def create_engine_sync(url: str) -> Engine:

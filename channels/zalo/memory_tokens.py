@@ -11,7 +11,7 @@ class MemoryTokenStore:
     def __init__(self, initial: TokenPair | None = None) -> None:
         self._pair = initial
 
-    async def load(self) -> TokenPair | None:
+    async def load(self, *, fresh: bool = False) -> TokenPair | None:
         return self._pair
 
     async def replace(self, old_refresh_token: str | None, new: TokenPair) -> bool:

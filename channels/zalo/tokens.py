@@ -37,8 +37,8 @@ class TokenPair:
 class TokenStore(Protocol):
     """Where the current pair lives, shared by every process that sends to Zalo."""
 
-    async def load(self) -> TokenPair | None:
-        """The stored pair, or None before the OA was ever authorized."""
+    async def load(self, *, fresh: bool = False) -> TokenPair | None:
+        """The stored pair, or None before the OA was ever authorized (``fresh``: bypass any cache)."""
         ...
 
     async def replace(self, old_refresh_token: str | None, new: TokenPair) -> bool:
@@ -122,7 +122,7 @@ class TokenKeeper:
     async def refreshed(self, stale: TokenPair) -> TokenPair:
         """A pair newer than ``stale``: ours from a refresh, or one another task or process stored."""
         async with self._lock:
-            current = await self._store.load()
+            current = await self._store.load(fresh=True)
             if current is None:
                 raise ZaloTokenError("the Zalo token pair vanished from the store")
             if current.access_token != stale.access_token:
@@ -139,7 +139,7 @@ class TokenKeeper:
                 return winner
             if await self._store.replace(spent, new):
                 return new
-            stored = await self._store.load()
+            stored = await self._store.load(fresh=True)
             if stored is None:
                 raise ZaloTokenError("the Zalo token pair vanished from the store")
             return stored
@@ -150,7 +150,7 @@ class TokenKeeper:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._race_grace
         while True:
-            stored = await self._store.load()
+            stored = await self._store.load(fresh=True)
             if stored is not None and stored.refresh_token != spent:
                 return stored
             if loop.time() >= deadline:
