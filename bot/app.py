@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 
 from aiohttp import web
@@ -35,13 +36,32 @@ def create_app(settings: Settings, *, background: bool = True) -> web.Applicatio
         services = build_services(settings)
         app[SERVICES] = services
         await services.flows.refresh()
+        await services.nlu.reload()  # index the knowledge base before the first question
+        kb_task = asyncio.create_task(_follow_knowledge_base(services)) if background else None
         yield
+        if kb_task is not None:
+            kb_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await kb_task
         await services.close()
 
     app.cleanup_ctx.append(lifecycle)
     # after the services' lifecycle, so the platforms start once the services exist and stop first
     setup_platforms(app, settings, lambda: app[SERVICES], background=background)
     return app
+
+
+async def _follow_knowledge_base(services: Services, every: float = 30.0) -> None:
+    """Imports and published answers (possibly by another process) reach the index within ``every`` s."""
+    refresh = getattr(services.nlu, "refresh", None) or getattr(getattr(services.nlu, "fallback", None), "refresh", None)
+    if refresh is None:
+        return
+    while True:
+        await asyncio.sleep(every)  # a periodic check, not a wait for an event
+        try:
+            await refresh()
+        except Exception as e:  # database restarting: next round
+            log("nlu.refresh_error", level=40, error=type(e).__name__)
 
 
 def serve(settings: Settings) -> None:

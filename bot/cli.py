@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .settings import Settings
+from .settings import REPO_ROOT, Settings
 
 
 def _settings() -> Settings:
@@ -254,6 +254,168 @@ def cmd_expire(args: argparse.Namespace) -> int:
     return 0
 
 
+def _needs_schema(fn):  # type: ignore[no-untyped-def]
+    """kb/nlu commands: a database without the kb_entries table gets a hint, not a traceback."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(args: argparse.Namespace) -> int:
+        from sqlalchemy.exc import OperationalError, ProgrammingError
+
+        try:
+            return fn(args)
+        except (OperationalError, ProgrammingError) as e:
+            print(f"error: {e.orig if e.orig is not None else e}\n(is the database migrated? hailong db upgrade)",
+                  file=sys.stderr)
+            return 2
+    return wrapper
+
+
+@_needs_schema
+def cmd_kb_import(args: argparse.Namespace) -> int:
+    from .nlu.kb import KbImportError, read_entries, store_entries
+
+    path = Path(args.file)
+    try:
+        entries = read_entries(path)
+    except KbImportError as e:
+        for err in e.errors:
+            print(err, file=sys.stderr)
+        print(f"nothing imported: {len(e.errors)} error{'s' if len(e.errors) != 1 else ''}", file=sys.stderr)
+        return 1
+
+    async def run(s):  # type: ignore[no-untyped-def]
+        return await store_entries(s.engine, entries, replace=args.replace)
+
+    result = asyncio.run(_with_services(run))
+    print(f"{path}: {result.summary()}")
+    return 0
+
+
+@_needs_schema
+def cmd_kb_list(args: argparse.Namespace) -> int:
+    from .nlu.kb import load_entries
+
+    async def run(s):  # type: ignore[no-untyped-def]
+        return await load_entries(s.engine)
+
+    entries = [e for e in asyncio.run(_with_services(run)) if not args.topic or e.topic == args.topic]
+    if args.json:
+        for e in entries:
+            print(json.dumps(e.to_json(), ensure_ascii=False))
+        return 0
+    for e in entries:
+        print(f"{e.id}\t{e.topic or '-'}\t{e.unit or '-'}\t{e.question}")
+    if not entries:
+        print("the knowledge base is empty: hailong kb import nlu_data/kb/seed.jsonl", file=sys.stderr)
+    return 0
+
+
+def _print_understanding(u, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    if as_json:
+        print(json.dumps(u.to_json(), ensure_ascii=False), flush=True)
+        return
+    print(f"{u.text}\n  intent {u.intent} ({u.confidence:.2f})")
+    if u.answer:
+        print(f"  answer {u.answer_id}: {u.matched_question}\n    {u.answer}")
+    elif u.escalate:
+        print("  not sure: forward to officials")
+    for c in u.candidates if not u.answer else ():
+        print(f"  did you mean ({c.score:.2f}) {c.answer_id}: {c.question}")
+    sys.stdout.flush()
+
+
+@_needs_schema
+def cmd_nlu_ask(args: argparse.Namespace) -> int:
+    from .nlu.builtin import BuiltinNlu
+
+    async def run(s):  # type: ignore[no-untyped-def]
+        nlu = BuiltinNlu(s.engine, Path(args.data))
+        await nlu.reload()
+        try:
+            if args.text:
+                _print_understanding(await nlu.understand(" ".join(args.text), unit=args.unit), args.json)
+                return 0
+            for line in sys.stdin:
+                if line.strip():
+                    _print_understanding(await nlu.understand(line.rstrip("\r\n"), unit=args.unit), args.json)
+            return 0
+        finally:
+            await nlu.close()
+
+    return asyncio.run(_with_services(run))
+
+
+@_needs_schema
+def cmd_nlu_eval(args: argparse.Namespace) -> int:
+    from .nlu.evaluate import BackendUnavailable, EvalFileError, evaluate, format_reports, make_backend, read_eval
+
+    try:
+        items = [it for f in args.files for it in read_eval(Path(f))]
+    except (EvalFileError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    names = [n.strip() for n in args.backend.split(",") if n.strip()]
+
+    async def run(s):  # type: ignore[no-untyped-def]
+        reports, skipped = [], {}
+        for name in names:
+            try:
+                backend = await make_backend(name, s.engine, Path(args.data))
+            except BackendUnavailable as e:
+                skipped[name] = str(e)
+                continue
+            try:
+                reports.append(await evaluate(backend, items, name=name))
+            finally:
+                await backend.close()
+        return reports, skipped
+
+    reports, skipped = asyncio.run(_with_services(run))
+    if args.json:
+        print(json.dumps({"backends": [r.metrics() for r in reports], "skipped": skipped,
+                          "misses": {r.backend: r.misses() for r in reports}}, ensure_ascii=False, indent=2))
+    else:
+        print(format_reports(reports, skipped, misses=not args.no_misses))
+    return 0 if reports else 1
+
+
+@_needs_schema
+def cmd_nlu_calibrate(args: argparse.Namespace) -> int:
+    from .nlu.calibration import Calibration, calibrate
+    from .nlu.evaluate import EvalFileError, read_eval
+    from .nlu.intents import load_nlu_yaml
+    from .nlu.kb import load_entries
+    from .nlu.normalize import load_synonyms
+
+    data = Path(args.data)
+    try:
+        items = read_eval(Path(args.file))
+    except (EvalFileError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+    async def run(s):  # type: ignore[no-untyped-def]
+        return await load_entries(s.engine)
+
+    entries = asyncio.run(_with_services(run))
+    if not entries:
+        print("error: the knowledge base is empty (hailong kb import FILE first)", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else data / "calibration.json"
+    current = Calibration.load(out)
+    negatives = [t for name, texts in load_nlu_yaml(data / "nlu.yml").items()
+                 if name in ("greeting", "stop", "thanks") for t in texts]
+    cal = calibrate(entries, items, load_synonyms(data / "synonyms.yml"), ranking=dict(current.ranking),
+                    fitted_on=args.file, negatives=negatives, max_oos_answered=args.max_oos)
+    cal.save(out)
+    oof = cal.report.get("out_of_fold", {})
+    print(f"{out}: answer at p >= {cal.answer_threshold}, suggest at p >= {cal.suggest_threshold}; out of fold on "
+          f"{args.file}: {oof.get('answered_right', 0):.1%} answered right, {oof.get('answered_wrong', 0):.1%} "
+          f"wrong, {oof.get('oos_answered', 0):.1%} of out-of-scope answered")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hailong", description="Hailong: surveys and Q&A in chat for public administration")
     sub = p.add_subparsers(dest="command", required=True)
@@ -323,6 +485,40 @@ def build_parser() -> argparse.ArgumentParser:
     retry = ob.add_parser("retry", help="queue failed messages again (after fixing the cause)")
     retry.add_argument("ids", nargs="+", type=int)
     retry.set_defaults(fn=cmd_outbox_retry)
+
+    kb = sub.add_parser("kb", help="the knowledge base of official questions and answers").add_subparsers(
+        dest="kb_command", required=True)
+    ki = kb.add_parser("import", help="load official Q&A from JSONL, CSV or XLSX; importing again updates by id")
+    ki.add_argument("file")
+    ki.add_argument("--replace", action="store_true", help="also remove entries that are not in the file")
+    ki.set_defaults(fn=cmd_kb_import)
+    kl = kb.add_parser("list", help="the entries: id, topic, unit, question")
+    kl.add_argument("--topic")
+    kl.add_argument("--json", action="store_true", help="one JSON object per line")
+    kl.set_defaults(fn=cmd_kb_list)
+
+    nlu_dir = str(REPO_ROOT / "nlu_data")
+    nlu = sub.add_parser("nlu", help="language understanding: ask, evaluate, calibrate").add_subparsers(
+        dest="nlu_command", required=True)
+    ask = nlu.add_parser("ask", help="what the bot understands; TEXT or one question per line on standard input")
+    ask.add_argument("text", nargs="*")
+    ask.add_argument("--json", action="store_true", help="one JSON object per line (Understanding.to_json())")
+    ask.add_argument("--unit", help="the respondent's unit, to prefer its own answers")
+    ask.add_argument("--data", default=nlu_dir, help="nlu_data directory")
+    ask.set_defaults(fn=cmd_nlu_ask)
+    ev = nlu.add_parser("eval", help="accuracy, abstention and speed of each backend on TSV files")
+    ev.add_argument("files", nargs="+", metavar="FILE", help="TSV: expected answer id or none <TAB> question")
+    ev.add_argument("--backend", default="builtin", help="comma-separated, e.g. builtin,rasa")
+    ev.add_argument("--json", action="store_true")
+    ev.add_argument("--no-misses", action="store_true", help="figures only")
+    ev.add_argument("--data", default=nlu_dir, help="nlu_data directory")
+    ev.set_defaults(fn=cmd_nlu_eval)
+    cal = nlu.add_parser("calibrate", help="refit answer probabilities and thresholds on a development TSV")
+    cal.add_argument("file")
+    cal.add_argument("--max-oos", type=float, default=0.04, help="share of out-of-scope questions allowed an answer")
+    cal.add_argument("--out", help="default: <data>/calibration.json")
+    cal.add_argument("--data", default=nlu_dir, help="nlu_data directory")
+    cal.set_defaults(fn=cmd_nlu_calibrate)
 
     resp = sub.add_parser("responses", help="response housekeeping").add_subparsers(dest="responses_command", required=True)
     resp.add_parser("expire", help="mark unfinished responses past their flow's expiry as expired").set_defaults(fn=cmd_expire)

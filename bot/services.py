@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from .conversation import ConversationService
 from .dialogues import Dialogues, load_dialogues
 from .inbox import Inbox
+from .nlu import NluBackend
 from .settings import Settings
 from .state import StateStore, open_state_store
 from .store.db import create_engine_async
@@ -28,9 +29,11 @@ class Services:
     conversation: ConversationService
     writer: MessageWriter
     inbox: Inbox
+    nlu: NluBackend
 
     async def close(self) -> None:
         await self.inbox.close()
+        await self.nlu.close()
         await self.writer.close()
         await self.state.close()
         await self.engine.dispose()
@@ -43,10 +46,26 @@ def build_services(settings: Settings) -> Services:
     dialogues = load_dialogues(settings.dialogues_dir)
     units = UnitCatalogue.load(settings.units_dir)
     writer = _writer(engine, settings)
+    nlu = _nlu(engine, settings)
     conversation = ConversationService(engine=engine, state=state, flows=flows, dialogues=dialogues, units=units,
-                                       settings=settings, writer=writer)
+                                       settings=settings, writer=writer, nlu=nlu)
     inbox = Inbox(engine=engine, conversation=conversation)
-    return Services(settings, engine, state, flows, dialogues, units, conversation, writer, inbox)
+    return Services(settings, engine, state, flows, dialogues, units, conversation, writer, inbox, nlu)
+
+
+def _nlu(engine: AsyncEngine, settings: Settings) -> NluBackend:
+    """The built-in backend, or Rasa for intents with the built-in one for official answers (and
+    for everything while Rasa is unreachable)."""
+    from .nlu.builtin import BuiltinNlu
+
+    builtin = BuiltinNlu(engine, settings.nlu_dir)
+    if settings.nlu_backend == "builtin":
+        return builtin
+    if settings.nlu_backend == "rasa":
+        from .nlu.rasa import RasaNlu
+
+        return RasaNlu(settings.rasa_url, fallback=builtin)
+    raise ValueError(f"HAILONG_NLU_BACKEND must be builtin or rasa, not {settings.nlu_backend!r}")
 
 
 def _writer(engine: AsyncEngine, settings: Settings) -> MessageWriter:

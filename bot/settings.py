@@ -27,6 +27,7 @@ class Settings:
     secret_key: str = ""
     flows_dir: Path = REPO_ROOT / "survey_flows"
     dialogues_dir: Path = REPO_ROOT / "dialogues"
+    nlu_dir: Path = REPO_ROOT / "nlu_data"
     units_dir: Path = REPO_ROOT / "data" / "units"
     # Sites allowed to embed the web chat (CSP frame-ancestors and WebSocket Origin check).
     embed_origins: tuple[str, ...] = ()
@@ -58,6 +59,9 @@ class Settings:
     send_backoff_seconds: float = 2.0
     # per-user pacing (Telegram: about 1 message/s per chat); off only against fake platforms
     send_user_pacing: bool = True
+    # Free-text understanding: builtin (default), or rasa (intents from a Rasa server, `make rasa-serve`)
+    nlu_backend: str = "builtin"
+    rasa_url: str = "http://127.0.0.1:5005"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod

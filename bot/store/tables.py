@@ -167,3 +167,18 @@ qa_tickets = Table(
     Column("answered_at", DateTime(timezone=True)),
     Index("ix_qa_tickets_status_unit", "status", "unit_code"),
 )
+
+# The official Q&A the bot answers from (issue C), imported with `hailong kb import` and kept as
+# written: the matching happens in bot/nlu/, never by rewriting what officials wrote.
+kb_entries = Table(
+    "kb_entries", metadata,
+    Column("id", String(100), primary_key=True),
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("topic", String(80)),
+    Column("unit_code", String(40)),
+    Column("source", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_kb_entries_topic", "topic"),
+)
