@@ -243,6 +243,41 @@ def cmd_platforms_telegram_webhook(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_qa_list(args: argparse.Namespace) -> int:
+    from .qa import list_tickets
+
+    async def run(s):  # type: ignore[no-untyped-def]
+        scope = s.units.lineage(args.unit) if args.unit else None
+        return await list_tickets(s, status=None if args.status == "all" else args.status, scope=scope)
+
+    rows = asyncio.run(_with_services(run))
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return 0
+    for r in rows:
+        waiting = f"{r['waiting_hours']} h" if r["waiting_hours"] is not None else "-"
+        print(f"{r['id']}\t{r['status']}\t{r['unit_code'] or '-'}\t{r['channel']}\twaiting {waiting}\t{r['text'][:80]}")
+    if not rows:
+        print("no questions")
+    return 0
+
+
+def cmd_qa_answer(args: argparse.Namespace) -> int:
+    from .qa import TicketError, answer_ticket
+
+    async def run(s):  # type: ignore[no-untyped-def]
+        return await answer_ticket(s, args.ticket, args.answer, publish=args.publish)
+
+    try:
+        done = asyncio.run(_with_services(run))
+    except TicketError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"answered {done.ticket_id}; delivered as message {done.delivered_seq}"
+          + (f"; published to the knowledge base as {done.kb_id}" if done.kb_id else ""))
+    return 0
+
+
 def cmd_expire(args: argparse.Namespace) -> int:
     from .invitations import expire_stale
 
@@ -475,6 +510,18 @@ def build_parser() -> argparse.ArgumentParser:
         fn=cmd_platforms_status)
     pl.add_parser("telegram-webhook", help="register this server's Telegram webhook and secret").set_defaults(
         fn=cmd_platforms_telegram_webhook)
+
+    qa = sub.add_parser("qa", help="questions forwarded to officials").add_subparsers(dest="qa_command", required=True)
+    ql = qa.add_parser("list", help="questions waiting for an answer (oldest first)")
+    ql.add_argument("--status", default="open", choices=["open", "assigned", "answered", "published", "closed", "all"])
+    ql.add_argument("--unit", help="only this unit and its predecessors/sub-units")
+    ql.add_argument("--json", action="store_true")
+    ql.set_defaults(fn=cmd_qa_list)
+    qa_answer = qa.add_parser("answer", help="answer a question: it is delivered in the chat it came from")
+    qa_answer.add_argument("ticket")
+    qa_answer.add_argument("answer")
+    qa_answer.add_argument("--publish", action="store_true", help="also add it to the knowledge base")
+    qa_answer.set_defaults(fn=cmd_qa_answer)
 
     ob = sub.add_parser("outbox", help="platform messages that could not be delivered").add_subparsers(
         dest="outbox_command", required=True)

@@ -227,6 +227,24 @@ class ConversationService:
             question=new_conv.flow.current if new_conv.flow else None, replies=len(sent))
         return Reply(sent, flow_state_json(new_conv))
 
+    async def push(self, rid: str, outbounds: list[Outbound]) -> list[Outbound]:
+        """Messages the respondent did not ask for just now (an official's answer), in sequence with
+        the rest of their chat; platform channels deliver them through the outbox."""
+        async with self.state.hold(rid) as slot:
+            conv = _Conv.from_json(slot.value) if slot.value is not None else await self._conv_from_db(rid)
+            async with self.engine.connect() as conn:
+                channel = (await conn.execute(select(respondents.c.channel).where(respondents.c.id == rid))).scalar_one()
+            first = conv.last_seq + 1
+            sent = [replace(o, seq=first + i) for i, o in enumerate(outbounds)]
+            await self.writer.write(MessageWrite(
+                respondent_id=rid, channel=channel, now=self._clock(),
+                outbox=[OutboxRow(o.seq, o.to_json()) for o in sent],  # type: ignore[arg-type]
+                outbox_status="sent" if channel in PULL_CHANNELS else "pending"))
+            conv.last_seq = sent[-1].seq if sent else conv.last_seq  # type: ignore[assignment]
+            slot.save(conv.to_json(), ttl=STATE_TTL)
+        log("message.pushed", respondent=rid, channel=channel, messages=len(sent))
+        return sent
+
     async def start_session(self, inbound: Inbound) -> Reply:
         """A new web session: start the requested flow, or greet and show the menu."""
         return await self.handle(replace(inbound, kind="start"))
