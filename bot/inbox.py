@@ -28,8 +28,11 @@ MAX_ATTEMPTS = 5
 class Inbox:
     def __init__(self, *, engine: AsyncEngine, conversation: ConversationService,
                  on_outbox: Callable[[], None] | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, max_concurrency: int = 12) -> None:
         self.engine = engine
+        # handling is bounded so that recording new events (the webhook's 200) always finds a
+        # database connection, however many users write at once
+        self._handling = asyncio.Semaphore(max_concurrency)
         self.conversation = conversation
         self.on_outbox: Callable[[], None] = on_outbox or (lambda: None)
         self._clock = clock or (lambda: datetime.now(timezone.utc))
@@ -71,7 +74,8 @@ class Inbox:
         try:
             while queue:
                 row_id, ev = queue.popleft()
-                await self._handle(row_id, ev)
+                async with self._handling:
+                    await self._handle(row_id, ev)
         finally:
             del self._queues[key]
             del self._workers[key]
