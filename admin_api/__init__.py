@@ -1,1 +1,5 @@
-"""Officials' REST API and console (issue D): not built yet. The web chat API lives in channels.webchat."""
+"""The officials' side: the admin REST API under /api/v1/admin (roles, unit scoping, audit log),
+its OpenAPI document at /api/v1/openapi.json and docs page at /api/v1/docs, and ``hailong admin``."""
+from .setup import setup_admin
+
+__all__ = ["setup_admin"]

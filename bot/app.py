@@ -17,6 +17,7 @@ SERVICES = web.AppKey("services", Services)
 
 def create_app(settings: Settings, *, background: bool = True) -> web.Application:
     """``background=False`` leaves the outbox sender and inbox sweep to the caller (tests step them)."""
+    from admin_api import setup_admin
     from channels.platforms import setup_platforms
     from channels.webchat import setup_webchat
 
@@ -31,6 +32,7 @@ def create_app(settings: Settings, *, background: bool = True) -> web.Applicatio
         return web.json_response({"status": "ok"})
 
     app.router.add_get("/healthz", health)
+    setup_admin(app, lambda: app[SERVICES])
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         services = build_services(settings)

@@ -165,6 +165,9 @@ qa_tickets = Table(
     Column("answer", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("answered_at", DateTime(timezone=True)),
+    # the admin API's user who took the question, and who answered it
+    Column("assigned_to", String(32)),
+    Column("answered_by", String(32)),
     Index("ix_qa_tickets_status_unit", "status", "unit_code"),
 )
 
@@ -181,4 +184,43 @@ kb_entries = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_kb_entries_topic", "topic"),
+)
+
+# Officials, unit administrators and analysts (the admin API); passwords hashed with scrypt.
+admin_users = Table(
+    "admin_users", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("username", String(80), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    # system_admin | unit_admin | official | analyst
+    Column("role", String(20), nullable=False),
+    Column("unit_code", String(40)),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Login sessions and long-lived API tokens, stored as SHA-256 of the token.
+admin_tokens = Table(
+    "admin_tokens", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(32), ForeignKey("admin_users.id"), nullable=False),
+    # session | api
+    Column("kind", String(10), nullable=False),
+    Column("name", String(120)),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Every change made through the admin API: who, what, on which object, in which unit.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("user_id", String(32)),
+    Column("action", String(60), nullable=False),
+    Column("object_type", String(40)),
+    Column("object_id", String(80)),
+    Column("unit_code", String(40)),
+    Column("details", JSON),
+    Index("ix_audit_log_at", "at"),
 )
