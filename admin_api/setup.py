@@ -2,11 +2,13 @@
 body limit (flow files and respondent lists are larger than chat messages) and JSON errors."""
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from aiohttp import web
 
-from . import routes_audit, routes_questions, routes_session, routes_users  # noqa: F401  (they register routes)
 from .api import API, PREFIX
 from .auth import authenticate
 from .errors import json_errors
@@ -15,12 +17,21 @@ from .openapi import docs_page, document
 if TYPE_CHECKING:
     from bot.services import Services
 
+_HERE = Path(__file__).parent
 MAX_BODY = 20 * 1024 * 1024
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
                     "X-Frame-Options": "DENY"}
 
 
+def _register_routes() -> None:
+    """Every ``routes_*`` module of this package declares its endpoints when imported."""
+    for module in pkgutil.iter_modules([str(_HERE)]):
+        if module.name.startswith("routes_"):
+            importlib.import_module(f"{__package__}.{module.name}")
+
+
 def setup_admin(app: web.Application, services: Callable[[], "Services"]) -> None:
+    _register_routes()
     admin = web.Application(client_max_size=MAX_BODY, middlewares=[_headers, json_errors])
     API.mount(admin, lambda request: services(), authenticate)
     app.add_subapp(PREFIX, admin)
