@@ -10,7 +10,10 @@ a query costs a few vectorised additions whatever the size of the knowledge base
 For the best ``k`` entries :meth:`KbIndex.search` also returns features that do not depend on the
 size of the knowledge base — how much of the query the entry explains (``cov_q``), how much of the
 entry's question the query covers (``cov_d``), a character-level similarity that forgives typos
-(``char``) — which :mod:`bot.nlu.retrieval` combines and calibrates.
+(``char``), how much of the query the entry's answer contains (``cov_a``: officials answer in the
+words citizens use more often than they ask in them), whether the entry asks what the query asks
+(``facet``) — summed into the rank score with weights learned by :mod:`bot.nlu.rerank`, and
+calibrated by :mod:`bot.nlu.retrieval`.
 """
 from __future__ import annotations
 
@@ -36,11 +39,14 @@ class IndexParams:
     sub_weight: float = 0.25   # each syllable of a canonical expression, on its own
     facet_weight: float = 0.5  # facets in synonyms.yml ("ở đâu", "bao lâu", "lệ phí")
     weak_weight: float = 0.3   # words listed as weak in synonyms.yml ("thủ tục", "làm", "cần")
-    # rank score = w_bm25·bm25n + w_cov_q·cov_q + w_cov_d·cov_d + w_char·char
+    # rank score = w_bm25·bm25n + w_cov_q·cov_q + w_cov_d·cov_d + w_char·char + w_cov_a·cov_a + w_facet·facet
+    # (the w_* are learned on the development set by bot.nlu.rerank)
     w_bm25: float = 1.0
     w_cov_q: float = 0.6
     w_cov_d: float = 0.4
     w_char: float = 0.3
+    w_cov_a: float = 0.0       # how much of the query the entry's answer contains
+    w_facet: float = 0.0       # +1 the entry's question asks what the query asks (where, how long…), -1 another thing
     partial: float = 0.5       # credit for a word that shares a syllable with the entry's
     depth: int = 10  # how many BM25 hits get the full features
 
@@ -60,6 +66,8 @@ class Hit:
     cov_q: float
     cov_d: float
     char: float
+    cov_a: float = 0.0
+    facet: float = 0.0
     info: float = 0.0    # matched information, in "rare words" (idf / the idf of an unseen word), at most 2
     miss: float = 0.0    # the weightiest query word the entry lacks, in the same unit (0 … 1)
     unknown: float = 0.0  # share of the query's weight that no entry has
@@ -67,7 +75,7 @@ class Hit:
 
     def features(self) -> dict[str, float]:
         return {"score": self.score, "margin": self.margin, "bm25n": self.bm25n, "cov_q": self.cov_q,
-                "cov_d": self.cov_d, "char": self.char, "info": self.info,
+                "cov_d": self.cov_d, "char": self.char, "cov_a": self.cov_a, "facet": self.facet, "info": self.info,
                 "miss": self.miss, "unknown": self.unknown}
 
 
@@ -125,6 +133,8 @@ class KbIndex:
         q_terms: list[dict[str, float]] = []
         a_terms: list[dict[str, float]] = []
         self.doc_units: list[dict[str, float]] = []
+        self.answer_units: list[frozenset[str]] = []
+        self.doc_facets: list[frozenset[str]] = []
         self.doc_syllables: list[set[str]] = []
         self.doc_strings: list[str] = []
         unit_df: dict[str, int] = {}
@@ -135,6 +145,8 @@ class KbIndex:
             q_terms.append(q.terms)
             a_terms.append(a.terms)
             self.doc_units.append(q.units)
+            self.answer_units.append(frozenset(a.units) | {x for u in a.units for x in u.split("_")})
+            self.doc_facets.append(frozenset(t for t in q.content if t in synonyms.facets))
             self.doc_syllables.append({part for u in q.units for part in u.split("_")})
             self.doc_strings.append(" ".join(self.analyze(e.question).content))
             for u in set(q.units) | set(a.units):
@@ -170,11 +182,30 @@ class KbIndex:
         """A compound none of whose syllables is unknown counts as known (partial credit elsewhere)."""
         return "_" in unit and all(x in self.unit_idf for x in unit.split("_"))
 
+    def _content(self, tokens: list[str], weak: frozenset[str]) -> list[str]:
+        """``tokens`` without particles — except a particle that makes a word with a meaningful
+        neighbour: folded text loses the tones that told "chị" (sister) from "chỉ" in "địa chỉ",
+        "đó" from "đỏ" in "sổ đỏ", "tỉ" in "tỉ lệ"."""
+        is_particle = self.normalizer.is_particle
+        out: list[str] = []
+        n = len(tokens)
+        for i, t in enumerate(tokens):
+            if is_particle(t):
+                prev = tokens[i - 1] if i else ""
+                nxt = tokens[i + 1] if i + 1 < n else ""
+                if not ((prev and "_" not in prev and not is_particle(prev) and prev not in weak
+                         and (prev, t) in self.word_pairs)
+                        or (nxt and "_" not in nxt and not is_particle(nxt) and nxt not in weak
+                            and (t, nxt) in self.word_pairs)):
+                    continue
+            out.append(t)
+        return out
+
     def analyze(self, text: str, expanded: list[str] | None = None) -> Query:
         tokens = self.normalizer.tokens(text, expanded)
-        content = [t for t in tokens if not self.normalizer.is_particle(t)]
-        terms: dict[str, float] = {}
         weak = self.normalizer.synonyms.weak
+        content = self._content(tokens, weak)
+        terms: dict[str, float] = {}
         facets = self.normalizer.synonyms.facets
         p = self.params
         for t in content:
@@ -234,8 +265,10 @@ class KbIndex:
         uni = {u: w * unit_idf.get(u, max_idf) for u, w in query.units.items()}
         uni_mass = sum(uni.values()) or 1.0
         # how much of the query no entry knows at all ("sổ đỏ", "rượu" in a knowledge base without them)
-        unknown = sum(v for u, v in uni.items() if u not in unit_idf and not self._known_parts(u)) / uni_mass
+        # (a compound none of them has, though they have its syllables — "sổ đỏ", "học sinh" — counts half)
+        unknown = sum(v * (0.5 if self._known_parts(u) else 1.0) for u, v in uni.items() if u not in unit_idf) / uni_mass
         qstring = " ".join(query.content)
+        qfacets = {t for t in query.content if t in self.normalizer.synonyms.facets}
         hits: list[Hit] = []
         for d in top.tolist():
             doc_units = self.doc_units[d]
@@ -255,16 +288,29 @@ class KbIndex:
             cov_d = sum(w * unit_idf[u] for u, w in doc_units.items() if u in uni) / self.doc_mass[d]
             char = fuzz.token_set_ratio(qstring, self.doc_strings[d]) / 100.0
             bm25n = float(scores[d]) / qnorm if qnorm else 0.0
-            s = p.w_bm25 * bm25n + p.w_cov_q * cov_q + p.w_cov_d * cov_d + p.w_char * char
+            answer_units = self.answer_units[d]
+            cov_a = sum(v for u, v in uni.items() if u in answer_units) / uni_mass
+            facet = _facet_agreement(qfacets, self.doc_facets[d])
+            s = (p.w_bm25 * bm25n + p.w_cov_q * cov_q + p.w_cov_d * cov_d + p.w_char * char
+                 + p.w_cov_a * cov_a + p.w_facet * facet)
             if unit:
                 s *= _unit_factor(self.entries[d].unit, unit)
-            hits.append(Hit(doc=d, score=s, bm25n=bm25n, cov_q=cov_q, cov_d=cov_d, char=char,
+            hits.append(Hit(doc=d, score=s, bm25n=bm25n, cov_q=cov_q, cov_d=cov_d, char=char, cov_a=cov_a, facet=facet,
                             info=min(2.0, matched / max_idf), miss=missing / (2 * max_idf), unknown=unknown))
         hits.sort(key=lambda h: -h.score)
         for i, h in enumerate(hits):
             other = hits[1].score if i == 0 and len(hits) > 1 else (hits[0].score if i > 0 else 0.0)
             h.margin = h.score - other
         return hits[:k]
+
+
+def _facet_agreement(query: set[str], entry: frozenset[str]) -> float:
+    """+1 when the entry's question asks what the query asks ("ở đâu" and "ở đâu"), -1 when it asks only
+    something else ("bao lâu"), 0 when either says nothing: an official question about the right procedure
+    but the wrong facet is the commonest near miss."""
+    if not query or not entry:
+        return 0.0
+    return 1.0 if query & entry else -1.0
 
 
 def _unit_factor(entry_unit: str | None, unit: str) -> float:
