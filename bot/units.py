@@ -109,6 +109,13 @@ class UnitCatalogue:
             out += [c for c in self.current(s, on) if c not in out]
         return out
 
+    def today_code(self, code: str, on: date) -> str:
+        """The unit a result recorded under ``code`` is reported for on ``on``: its successor after
+        a merger (Hà Giang → Tuyên Quang), itself when still valid or unknown to the catalogue.
+        A unit split between several successors is reported under the first one listed."""
+        found = self.current(code, on)
+        return found[0] if found else code
+
     def lineage(self, code: str) -> set[str]:
         """``code`` and every unit merged into it over time (Hà Tây → Hà Nội; the 63 provinces into
         the 34): an administrator of today's unit sees data recorded under its predecessors."""
@@ -156,3 +163,9 @@ class UnitCatalogue:
 @lru_cache(maxsize=16)
 def _index_for(catalogue: UnitCatalogue, kinds: tuple[str, ...]) -> dict[tuple[str, str], str]:
     return {(u.code, form): form for u in catalogue.units.values() if catalogue._kind_ok(u, kinds) for form in u.names}
+
+
+@lru_cache(maxsize=4)
+def load_catalogue(directory: Path) -> UnitCatalogue:
+    """The catalogue of a data folder, read once per process (analytics commands call it per run)."""
+    return UnitCatalogue.load(directory)

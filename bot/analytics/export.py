@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from ..flows import Flow, Question
 from ..flows.model import other_key
 from ..store.db import create_engine_sync
+from .privacy import masking_for
 from .frame import CHUNK_SIZE, DISPOSITIONS, PERIOD_TZ, answer_column, flow_versions, iter_frames, result_keys
 
 FORMATS = ("csv", "xlsx", "parquet")
@@ -238,11 +239,16 @@ WRITERS: dict[str, Callable[[Path, Chunks, list[str], dict[str, str], list[Flow]
 
 def export_responses(database_url: str | Engine, flow_id: str, fmt: str, out_path: str | Path, *,
                      unit: str | None = None, period: str | None = None,
-                     dispositions: Iterable[str] | None = None, chunk_size: int = CHUNK_SIZE) -> int:
+                     dispositions: Iterable[str] | None = None, chunk_size: int = CHUNK_SIZE,
+                     include_personal: bool = False, pseudonym_key: bytes | None = None) -> int:
     """Write one row per response (all dispositions unless given; never previews) and return the
     number of rows. Columns: EXPORT_META, then one per result key of every stored version (newest
     first; a key named like a metadata column gets ``_answer`` appended). Times are Vietnam local
-    time in CSV/XLSX and UTC instants in Parquet. ValueError for a bad format, flow or period."""
+    time in CSV/XLSX and UTC instants in Parquet. ValueError for a bad format, flow or period.
+
+    Unless ``include_personal`` (roles allowed to see personal data), phone and name-like answers
+    are replaced by pseudonyms keyed with ``pseudonym_key`` (random per export when None, so two
+    exports cannot be joined on them) and phone numbers / e-mails in free text are blanked."""
     if fmt not in WRITERS:
         raise ValueError(f"unknown export format {fmt!r}: use {', '.join(FORMATS)}")
     out = Path(out_path)
@@ -256,6 +262,9 @@ def export_responses(database_url: str | Engine, flow_id: str, fmt: str, out_pat
         kinds = _kinds(versions, keys)
         chunks = iter_frames(engine, flow_id, chunk_size=chunk_size, unit=unit, period=period,
                              dispositions=DISPOSITIONS if dispositions is None else dispositions)
+        if not include_personal:
+            masking = masking_for(versions, keys, pseudonym_key)
+            chunks = (masking.apply(c) for c in chunks)
         fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
         os.close(fd)
         tmp = Path(tmp_name)

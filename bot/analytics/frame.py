@@ -27,6 +27,7 @@ META_COLUMNS = ("response_id", "respondent", "channel", "unit", "invitation", "f
 # Periods are calendar periods of Vietnam (UTC+7, no daylight saving); timestamps are stored in UTC.
 PERIOD_TZ = timezone(timedelta(hours=7), "ICT")
 CHUNK_SIZE = 5000
+ID_BATCH = 500
 
 _META_SELECT = (responses.c.id, responses.c.respondent_id, responses.c.channel, responses.c.unit_code,
                 responses.c.invitation_code, responses.c.flow_version, responses.c.disposition,
@@ -122,7 +123,10 @@ def parse_period(period: str, tz: timezone = PERIOD_TZ) -> tuple[datetime | None
     return utc(lo), utc(hi)
 
 
-def _where(flow_id: str, dispositions: Iterable[str] | None, unit: str | None, period: str | None, *,
+Units = str | Sequence[str] | None
+
+
+def _where(flow_id: str, dispositions: Iterable[str] | None, unit: Units, period: str | None, *,
            by_id: bool = False) -> list[Any]:
     """SQL conditions shared by every query here: previews never count.
 
@@ -138,8 +142,10 @@ def _where(flow_id: str, dispositions: Iterable[str] | None, unit: str | None, p
             raise ValueError(f"unknown disposition {', '.join(unknown)}: use {', '.join(DISPOSITIONS)}")
         if set(wanted) != set(DISPOSITIONS):
             conds.append(responses.c.disposition.in_(wanted))
-    if unit is not None:
+    if isinstance(unit, str):
         conds.append(responses.c.unit_code == unit)
+    elif unit is not None:  # a unit and its predecessors (UnitCatalogue.lineage)
+        conds.append(responses.c.unit_code.in_(sorted(unit)))
     if period:
         lo, hi = parse_period(period)
         when = func.coalesce(responses.c.completed_at, responses.c.started_at)
@@ -231,7 +237,7 @@ def _answers_query(conds: list[Any], keys: Sequence[str] | None) -> Any:
 
 
 def load_frame(db: str | Engine, flow_id: str, *, dispositions: Iterable[str] | None = COMPLETED,
-               unit: str | None = None, period: str | None = None, keys: Sequence[str] | None = None) -> pd.DataFrame:
+               unit: Units = None, period: str | None = None, keys: Sequence[str] | None = None) -> pd.DataFrame:
     """All matching responses in one frame (two queries, spread in pandas).
 
     ``dispositions`` defaults to completed only, since that is what scores count; pass None for all.
@@ -250,25 +256,37 @@ def load_frame(db: str | Engine, flow_id: str, *, dispositions: Iterable[str] | 
 
 
 def load_tally(db: str | Engine, flow_id: str, keys: Sequence[str], *, dispositions: Iterable[str] | None = COMPLETED,
-               unit: str | None = None, period: str | None = None) -> tuple[pd.DataFrame, pd.Series]:
+               unit: Units = None, period: str | None = None,
+               ids: Sequence[str] | None = None) -> tuple[pd.DataFrame, pd.Series]:
     """How many matching responses gave each answer, per unit: (tally with columns unit, key,
     value, n; responses per unit, None for no unit).
 
     Counting happens in the database (GROUP BY over a few thousand distinct answers), so scoring a
     national round moves kilobytes instead of millions of rows; every index formula depends only
-    on these per-key counts (a multi answer is counted per distinct list)."""
+    on these per-key counts (a multi answer is counted per distinct list).
+
+    ``ids`` limits the count to those responses (quality control subtracts the excluded ones),
+    asked for in batches so the statement stays small."""
     with connect(db) as conn:
         flow_versions(conn, flow_id)
-        conds = _where(flow_id, dispositions, unit, period)
-        counts = conn.execute(select(responses.c.unit_code, func.count()).where(and_(*conds))
-                              .group_by(responses.c.unit_code)).all()
+        base = _where(flow_id, dispositions, unit, period)
+        batches = [base] if ids is None else [base + [responses.c.id.in_(list(ids[i:i + ID_BATCH]))]
+                                              for i in range(0, len(ids), ID_BATCH)]
+        counts: list[Any] = []
+        rows: list[Any] = []
         value = cast(answers.c.value, Text)
-        rows = conn.execute(
-            select(responses.c.unit_code, answers.c.key, value, func.count())
-            .join(responses, responses.c.id == answers.c.response_id)
-            .where(and_(*conds, answers.c.key.in_(list(keys))))
-            .group_by(responses.c.unit_code, answers.c.key, value)).all() if counts and keys else []
-    per_unit = pd.Series({u: int(n) for u, n in counts}, dtype="int64")
+        for conds in batches:
+            got = conn.execute(select(responses.c.unit_code, func.count()).where(and_(*conds))
+                               .group_by(responses.c.unit_code)).all()
+            counts += got
+            if got and keys:
+                rows += conn.execute(
+                    select(responses.c.unit_code, answers.c.key, value, func.count())
+                    .join(responses, responses.c.id == answers.c.response_id)
+                    .where(and_(*conds, answers.c.key.in_(list(keys))))
+                    .group_by(responses.c.unit_code, answers.c.key, value)).all()
+    per_unit = pd.Series([int(n) for _, n in counts], index=pd.Index([u for u, _ in counts], dtype=object),
+                         dtype="int64").groupby(level=0, dropna=False).sum()
     tally = pd.DataFrame.from_records(rows, columns=["unit", "key", "value", "n"]) if rows else \
         pd.DataFrame({"unit": [], "key": [], "value": [], "n": []}, dtype=object)
     tally["value"] = decode_json_texts(tally["value"].to_numpy())
@@ -277,7 +295,7 @@ def load_tally(db: str | Engine, flow_id: str, keys: Sequence[str], *, dispositi
 
 
 def iter_frames(db: str | Engine, flow_id: str, *, chunk_size: int = CHUNK_SIZE,
-                dispositions: Iterable[str] | None = COMPLETED, unit: str | None = None, period: str | None = None,
+                dispositions: Iterable[str] | None = COMPLETED, unit: Units = None, period: str | None = None,
                 keys: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
     """Frames of at most ``chunk_size`` responses ordered by response id, for exports in constant
     memory (keyset pagination: no OFFSET, no open cursor between chunks). Every chunk has the same
@@ -308,3 +326,12 @@ def iter_frames(db: str | Engine, flow_id: str, *, chunk_size: int = CHUNK_SIZE,
     finally:
         if isinstance(db, str):
             engine.dispose()
+
+
+def load_contexts(db: str | Engine, flow_id: str, *, period: str | None = None) -> dict[str, dict[str, Any]]:
+    """Start context (dossier code, procedure…) of each non-preview response that has one: quality
+    control tells a second rating of the same dossier from a rating of another dossier."""
+    with connect(db) as conn:
+        rows = conn.execute(select(responses.c.id, responses.c.context)
+                            .where(and_(*_where(flow_id, None, None, period), responses.c.context.is_not(None)))).all()
+    return {r.id: r.context for r in rows if isinstance(r.context, dict)}

@@ -6,17 +6,16 @@ million responses, and a per-row Python loop would not score them in seconds.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine
-
 from ..flows import Flow
 from ..flows.model import SKIP_CHOICE_ID, Question
-from ..store.db import create_engine_sync
-from .frame import COMPLETED, answer_column, load_tally, newest_flow
+from .frame import answer_column
+from .intervals import Z95, mean_se, share_se, wilson
 
 METHODS = ("share", "mean", "choice_share", "scaled_mean")
 
@@ -106,39 +105,72 @@ def _list_masks(cols: _Columns, col: str, excluded: list[str], wanted: list[Any]
 
 
 class _Groups:
-    """Units factorised once, so every per-unit sum is a bincount rather than a pandas groupby.
-    ``weights`` make a row stand for that many identical responses (scoring from counts)."""
+    """Group labels (units, channels, periods…) factorised once, so every per-group sum is a
+    bincount rather than a pandas groupby. ``weights`` make a row stand for that many identical
+    responses (scoring from counts)."""
 
-    def __init__(self, units: pd.Series | np.ndarray, weights: np.ndarray | None = None) -> None:
-        codes, uniques = pd.factorize(np.asarray(units, dtype=object), use_na_sentinel=True)
+    def __init__(self, labels: pd.Series | np.ndarray, weights: np.ndarray | None = None) -> None:
+        codes, uniques = pd.factorize(np.asarray(labels, dtype=object), use_na_sentinel=True)
         self.codes = codes
-        self.units = [str(u) for u in uniques]
-        self.has_unit = codes >= 0
+        self.labels = [str(u) for u in uniques]
+        self.has_label = codes >= 0
         self.weights = None if weights is None else np.asarray(weights, dtype=float)
 
     def weigh(self, values: np.ndarray) -> np.ndarray:
         v = values.astype(float)
         return v if self.weights is None else v * self.weights
 
-    def sums(self, values: np.ndarray) -> np.ndarray:
-        return np.bincount(self.codes[self.has_unit], weights=values[self.has_unit], minlength=len(self.units))
+    def totals(self, values: np.ndarray) -> np.ndarray:
+        """Overall sum first, then one sum per group: position 0 is "everyone"."""
+        v = self.weigh(values)
+        per = np.bincount(self.codes[self.has_label], weights=v[self.has_label], minlength=len(self.labels))
+        return np.concatenate([[v.sum()], per])
+
+    def counts(self) -> np.ndarray:
+        return self.totals(np.ones(len(self.codes))).astype(np.int64)
 
 
-def _by_group(num: np.ndarray, den: np.ndarray, groups: _Groups, scale: float = 100.0) -> tuple[float | None, pd.Series]:
-    """Ratio num/den × scale over everything and per group (NaN where a group has no denominator)."""
-    num, den = groups.weigh(num), groups.weigh(den)
-    total_den = float(den.sum())
-    total = scale * float(num.sum()) / total_den if total_den else None
-    g_num, g_den = groups.sums(num), groups.sums(den)
+@dataclass
+class _Parts:
+    """Per-row sums an index is built from: index = scale × num / den. ``sumsq`` (sum of squared
+    answer values) is set for means and None for shares, which decides the interval."""
+    num: np.ndarray
+    den: np.ndarray
+    sumsq: np.ndarray | None
+    scale: float
+    top: float = 1.0  # largest answer value: the index runs from 0 to scale × top
+
+
+@dataclass
+class Estimate:
+    """One index, overall (position 0) and per group (positions 1…): value, 95 % bounds, valid
+    answers (None for a combination of indices) and standard error."""
+    value: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    n: np.ndarray | None
+    se: np.ndarray
+    top: float  # the index's largest possible value (100, or a PAR sub-criterion's points)
+
+
+def _estimate(parts: _Parts, groups: _Groups) -> Estimate:
+    num, den = groups.totals(parts.num), groups.totals(parts.den)
     with np.errstate(invalid="ignore", divide="ignore"):
-        per = np.where(g_den > 0, scale * g_num / np.where(g_den > 0, g_den, 1), np.nan)
-    return total, pd.Series(per, index=groups.units, dtype=float)
+        value = np.where(den > 0, parts.scale * num / np.where(den > 0, den, 1), np.nan)
+    if parts.sumsq is None:
+        lo, hi = wilson(num, den)
+        se = share_se(num, den) * parts.scale
+        lo, hi = lo * parts.scale, hi * parts.scale
+    else:
+        se = mean_se(num, groups.totals(parts.sumsq), den) * parts.scale
+        lo = np.clip(value - Z95 * se, 0, parts.scale * parts.top)
+        hi = np.clip(value + Z95 * se, 0, parts.scale * parts.top)
+    return Estimate(value, lo, hi, den, se, parts.scale * parts.top)
 
 
-def _share(flow: Flow, cols: _Columns, groups: _Groups, idx: dict[str, Any]) -> tuple[float | None, pd.Series]:
-    n = cols.n
-    valid_n = np.zeros(n, dtype=np.int64)
-    pos_n = np.zeros(n, dtype=np.int64)
+def _share(flow: Flow, cols: _Columns, idx: dict[str, Any]) -> _Parts:
+    valid_n = np.zeros(cols.n, dtype=np.int64)
+    pos_n = np.zeros(cols.n, dtype=np.int64)
     positive = [str(p) for p in idx["positive"]]
     for key in idx["keys"]:
         col = answer_column(key)
@@ -155,7 +187,7 @@ def _share(flow: Flow, cols: _Columns, groups: _Groups, idx: dict[str, Any]) -> 
             valid, pos = _flat_masks(cols, col, excluded, wanted)
         valid_n += valid
         pos_n += pos
-    return _by_group(pos_n, valid_n, groups)
+    return _Parts(pos_n, valid_n, None, 100.0)
 
 
 def _is_number(text: str) -> bool:
@@ -166,13 +198,13 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _choice_share(flow: Flow, cols: _Columns, groups: _Groups, idx: dict[str, Any]) -> tuple[float | None, pd.Series]:
+def _choice_share(flow: Flow, cols: _Columns, idx: dict[str, Any]) -> _Parts:
     col = answer_column(idx["key"])
     if col not in cols.df.columns:
         zero = np.zeros(cols.n)
-        return _by_group(zero, zero, groups)
+        return _Parts(zero, zero, None, 100.0)
     valid, has = _list_masks(cols, col, _excluded(_question(flow, idx["key"])), [str(idx["choice"])])
-    return _by_group(has, valid, groups)
+    return _Parts(has, valid, None, 100.0)
 
 
 def _scale_max(flow: Flow, idx: dict[str, Any]) -> float:
@@ -188,8 +220,9 @@ def _scale_max(flow: Flow, idx: dict[str, Any]) -> float:
     raise ValueError(f"index {idx['name']}: cannot tell the scale maximum of '{idx['keys'][0]}'; set scale_max")
 
 
-def _scaled_mean(flow: Flow, cols: _Columns, groups: _Groups, idx: dict[str, Any]) -> tuple[float | None, pd.Series]:
+def _scaled_mean(flow: Flow, cols: _Columns, idx: dict[str, Any]) -> _Parts:
     total = np.zeros(cols.n, dtype=float)
+    sumsq = np.zeros(cols.n, dtype=float)
     count = np.zeros(cols.n, dtype=np.int64)
     for key in idx["keys"]:
         col = answer_column(key)
@@ -200,88 +233,152 @@ def _scaled_mean(flow: Flow, cols: _Columns, groups: _Groups, idx: dict[str, Any
         numeric[np.asarray(uniques.isin(_excluded(_question(flow, key))))] = np.nan
         num = np.append(numeric, np.nan)[codes]  # code -1 (no answer) reads the appended NaN
         ok = ~np.isnan(num)
-        total += np.where(ok, num, 0.0)
+        value = np.where(ok, num, 0.0)
+        total += value
+        sumsq += value * value
         count += ok
-    factor = float(idx.get("points") or 100) / _scale_max(flow, idx)
-    return _by_group(total, count, groups, scale=factor)
+    scale_max = _scale_max(flow, idx)
+    return _Parts(total, count, sumsq, float(idx.get("points") or 100) / scale_max, scale_max)
 
 
-def _mean(idx: dict[str, Any], totals: dict[str, float | None], per_unit: dict[str, pd.Series]) -> tuple[float | None, pd.Series]:
-    """Weighted mean of earlier indices, leaving out those that have no value."""
+def _combine(idx: dict[str, Any], done: dict[str, Estimate]) -> Estimate:
+    """Weighted mean of earlier indices per group, leaving out parts that have no value there
+    (SIPAS of a unit where nobody gave feedback is the mean of the other four elements)."""
     of = list(idx["of"])
-    weights = [float(w) for w in idx.get("weights") or [1.0] * len(of)]
-    pairs = [(totals[name], w) for name, w in zip(of, weights) if totals.get(name) is not None]
-    den = sum(w for _, w in pairs)
-    total = sum(v * w for v, w in pairs) / den if pairs and den else None  # type: ignore[operator]
-    frame = pd.DataFrame({name: per_unit[name] for name in of}, dtype=float)
-    w = pd.Series(weights, index=of)
-    num_u = frame.mul(w, axis=1).sum(axis=1, min_count=1)
-    den_u = frame.notna().mul(w, axis=1).sum(axis=1)
-    return total, (num_u / den_u.where(den_u > 0)).astype(float)
+    weights = np.array([float(w) for w in idx.get("weights") or [1.0] * len(of)])
+    values = np.vstack([done[name].value for name in of])
+    ses = np.vstack([done[name].se for name in of])
+    present = ~np.isnan(values)
+    w = weights[:, None] * present
+    wsum = w.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.where(wsum > 0, np.nansum(values * w, axis=0) / np.where(wsum > 0, wsum, 1), np.nan)
+        se = np.sqrt(np.nansum((w * ses) ** 2, axis=0)) / wsum
+    se = np.where((present & np.isnan(ses)).any(axis=0), np.nan, se)  # a part without an interval
+    top = max(done[name].top for name in of)
+    return Estimate(value, np.clip(value - Z95 * se, 0, top), np.clip(value + Z95 * se, 0, top), None, se, top)
 
 
-def _indices(flow: Flow, df: pd.DataFrame, groups: _Groups) -> tuple[dict[str, float | None], dict[str, pd.Series]]:
-    """Every index of ``flow.scoring`` in order: overall value and a value per unit."""
+def estimates(flow: Flow, df: pd.DataFrame, groups: _Groups) -> dict[str, Estimate]:
+    """Every index of ``flow.scoring`` in order, overall and per group."""
     cols = _Columns(df)
-    totals: dict[str, float | None] = {}
-    per_unit: dict[str, pd.Series] = {}
+    out: dict[str, Estimate] = {}
     for idx in flow.scoring:
         method = idx.get("method")
         if method == "share":
-            total, per = _share(flow, cols, groups, idx)
+            est = _estimate(_share(flow, cols, idx), groups)
         elif method == "choice_share":
-            total, per = _choice_share(flow, cols, groups, idx)
+            est = _estimate(_choice_share(flow, cols, idx), groups)
         elif method == "scaled_mean":
-            total, per = _scaled_mean(flow, cols, groups, idx)
+            est = _estimate(_scaled_mean(flow, cols, idx), groups)
         elif method == "mean":
-            total, per = _mean(idx, totals, per_unit)
+            est = _combine(idx, out)
         else:
             raise ValueError(f"index {idx.get('name')}: unknown method {method!r} (use {', '.join(METHODS)})")
-        totals[idx["name"]] = total
-        per_unit[idx["name"]] = per
-    return totals, per_unit
+        out[idx["name"]] = est
+    return out
 
 
-def _result(flow: Flow, responses: int, unit_counts: dict[str, int], totals: dict[str, float | None],
-            per_unit: dict[str, pd.Series]) -> dict[str, Any]:
-    return {
-        "flow": flow.id,
-        "flow_version": flow.version,
-        "responses": responses,
-        "excluded": 0,  # quality flags (speeders, straight-liners) will move responses here
-        "indices": {name: _round2(v) for name, v in totals.items()},
-        "by_unit": {unit: {"responses": n,
-                           "indices": {name: _round2(per.get(unit, np.nan)) for name, per in per_unit.items()}}
-                    for unit, n in sorted(unit_counts.items())},
-    }
+# --- results ------------------------------------------------------------------------------------
+
+UnitMapper = Callable[[str], str]
 
 
-def score(flow: Flow, df: pd.DataFrame) -> dict[str, Any]:
-    """Every index of ``flow.scoring`` in order, overall and per unit.
+def _relabel(labels: np.ndarray, mapper: UnitMapper | None) -> np.ndarray:
+    """Map each distinct label once (today's unit of a unit code), keeping None as None."""
+    if mapper is None:
+        return labels
+    codes, uniques = pd.factorize(np.asarray(labels, dtype=object), use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    mapped[:] = None
+    for i, u in enumerate(uniques):
+        mapped[i] = mapper(str(u))
+    return mapped[codes]
 
-    ``df`` is a frame from ``load_frame`` already limited to the responses that count (completed,
-    not previews). Index values are rounded half-up to 2 decimals only in the result; a ``mean``
-    uses its parts unrounded. Responses without a unit count overall but not in ``by_unit``.
+
+def _cell(est: Estimate, i: int) -> tuple[float | None, list[float] | None]:
+    value = _round2(float(est.value[i]))
+    lo, hi = _round2(float(est.lo[i])), _round2(float(est.hi[i]))
+    return value, None if value is None or lo is None or hi is None else [lo, hi]
+
+
+def _block(ests: dict[str, Estimate], i: int, responses: int) -> dict[str, Any]:
+    cells = {name: _cell(est, i) for name, est in ests.items()}
+    return {"responses": responses, "indices": {name: c[0] for name, c in cells.items()},
+            "ci": {name: c[1] for name, c in cells.items()},
+            "valid": {name: None if est.n is None else int(round(float(est.n[i]))) for name, est in ests.items()}}
+
+
+def _grouped(flow: Flow, df: pd.DataFrame, labels: np.ndarray, weights: np.ndarray | None,
+             counts: dict[str, int] | None = None) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """(overall block, block per label, sorted); responses per label from ``counts`` if given."""
+    groups = _Groups(labels, weights)
+    ests = estimates(flow, df, groups)
+    n = groups.counts() if counts is None else None
+    per: dict[str, dict[str, Any]] = {}
+    for j, label in sorted(enumerate(groups.labels, start=1), key=lambda t: t[1]):
+        per[label] = _block(ests, j, counts.get(label, 0) if counts is not None else int(n[j]))  # type: ignore[index]
+    for label in sorted(set(counts or {}) - set(per)):  # responses that answered none of the scored keys
+        per[label] = _block({k: _nothing(e) for k, e in ests.items()}, 0, counts[label])  # type: ignore[index]
+    total = int(sum((counts or {}).values())) if counts is not None else int(n[0])  # type: ignore[index]
+    return _block(ests, 0, total), dict(sorted(per.items()))
+
+
+def _nothing(est: Estimate) -> Estimate:
+    nan = np.array([np.nan])
+    return Estimate(nan, nan, nan, None if est.n is None else np.array([0.0]), nan, est.top)
+
+
+def score(flow: Flow, df: pd.DataFrame, *, by: Sequence[str] = (), units: UnitMapper | None = None,
+          excluded: int = 0) -> dict[str, Any]:
+    """Every index of ``flow.scoring`` in order: overall, per unit and per ``by`` column.
+
+    ``df`` holds the responses that count (completed, not previews, not excluded by quality
+    control). ``units`` maps a stored unit code to today's unit, so a 2021 response for a merged
+    province is reported under its successor. ``by`` names other frame columns to break down by
+    (``channel``, ``period``, an answer column such as ``service_used`` or ``gender``). Values are
+    rounded half-up to 2 decimals only here; a ``mean`` uses its parts unrounded. Responses
+    without a unit count overall but not in ``by_unit``.
     """
-    units = df["unit"].to_numpy(dtype=object) if "unit" in df.columns else np.full(len(df), None, dtype=object)
-    groups = _Groups(units)
-    totals, per_unit = _indices(flow, df, groups)
-    counts = np.bincount(groups.codes[groups.has_unit], minlength=len(groups.units))
-    return _result(flow, int(len(df)), {u: int(c) for u, c in zip(groups.units, counts)}, totals, per_unit)
+    unit_col = df["unit"].to_numpy(dtype=object) if "unit" in df.columns else np.full(len(df), None, dtype=object)
+    overall, by_unit = _grouped(flow, df, _relabel(unit_col, units), None)
+    result = _result(flow, overall, by_unit, excluded)
+    for col in by:
+        if col not in df.columns:
+            raise ValueError(f"cannot break down by {col!r}: not a column of the responses")
+        _, per = _grouped(flow, df, _labels(df[col]), None)
+        result.setdefault("breakdowns", {})[col] = per
+    return result
 
 
-def score_tally(flow: Flow, tally: pd.DataFrame, unit_counts: pd.Series) -> dict[str, Any]:
+def _labels(s: pd.Series) -> np.ndarray:
+    """A column as group labels: lists (multi answers) joined, missing values left out."""
+    return s.map(lambda v: ";".join(map(str, v)) if isinstance(v, (list, tuple)) else v).to_numpy(dtype=object)
+
+
+def _result(flow: Flow, overall: dict[str, Any], by_unit: dict[str, Any], excluded: int) -> dict[str, Any]:
+    return {"flow": flow.id, "flow_version": flow.version, "responses": overall["responses"], "excluded": excluded,
+            "indices": overall["indices"], "ci": overall["ci"], "valid": overall["valid"], "by_unit": by_unit}
+
+
+def score_tally(flow: Flow, tally: pd.DataFrame, unit_counts: pd.Series, *, units: UnitMapper | None = None,
+                excluded: int = 0) -> dict[str, Any]:
     """The same indices from answer counts (``load_tally``): each tally row stands for ``n``
-    identical answers, which is all the formulas need. Gives exactly what ``score`` gives on the
-    full frame."""
+    identical answers, which is all the formulas (and their intervals) need. Gives exactly what
+    ``score`` gives on the full frame."""
     keys = tally["key"].to_numpy(dtype=object)
     values = tally["value"].to_numpy(dtype=object)
     wide = pd.DataFrame({answer_column(k): np.where(keys == k, values, None) for k in scoring_keys(flow)},
                         index=pd.RangeIndex(len(tally)))
-    groups = _Groups(tally["unit"].to_numpy(dtype=object), weights=tally["n"].to_numpy())
-    totals, per_unit = _indices(flow, wide, groups)
-    named = {str(u): int(n) for u, n in unit_counts.items() if u is not None and not pd.isna(u)}
-    return _result(flow, int(unit_counts.sum()), named, totals, per_unit)
+    counts: dict[str, int] = {}
+    for u, n in unit_counts.items():
+        if u is not None and not pd.isna(u):
+            today = units(str(u)) if units else str(u)
+            counts[today] = counts.get(today, 0) + int(n)
+    overall, by_unit = _grouped(flow, wide, _relabel(tally["unit"].to_numpy(dtype=object), units),
+                                tally["n"].to_numpy(), counts)
+    overall["responses"] = int(unit_counts.sum())
+    return _result(flow, overall, by_unit, excluded)
 
 
 def scoring_keys(flow: Flow) -> list[str]:
@@ -292,22 +389,3 @@ def scoring_keys(flow: Flow) -> list[str]:
             if k not in keys:
                 keys.append(k)
     return keys
-
-
-def score_flow(database_url: str | Engine, flow_id: str, *, unit: str | None = None,
-               period: str | None = None) -> dict[str, Any]:
-    """Score the completed, non-preview responses of every version of ``flow_id`` with the rules of
-    its newest published version. ValueError for an unknown flow or a malformed period."""
-    engine = create_engine_sync(database_url) if isinstance(database_url, str) else database_url
-    try:
-        with engine.connect() as conn:
-            flow = newest_flow(conn, flow_id)
-        tally, unit_counts = load_tally(engine, flow_id, scoring_keys(flow), dispositions=COMPLETED,
-                                        unit=unit, period=period)
-    finally:
-        if isinstance(database_url, str):
-            engine.dispose()
-    result = score_tally(flow, tally, unit_counts)
-    result["unit"] = unit
-    result["period"] = period
-    return result

@@ -224,3 +224,4 @@ audit_log = Table(
     Column("details", JSON),
     Index("ix_audit_log_at", "at"),
 )
+from . import tables_analytics  # noqa: E402,F401

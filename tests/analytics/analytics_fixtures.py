@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from bot.flows import Flow, load_flow_file
 from bot.settings import REPO_ROOT
@@ -41,14 +41,17 @@ def add_flow(conn: Connection, flow: Flow, source: dict[str, Any] | None = None,
 
 def add_response(conn: Connection, rid: str, flow_id: str, *, unit: str | None, disposition: str = "completed",
                  at: datetime, answers_: dict[str, Any], version: int = 1, preview: bool = False,
-                 channel: str = "zalo", invitation: str | None = None) -> None:
-    pid = "p-" + rid
-    conn.execute(respondents.insert().values(id=pid, channel=channel, key_hash=secrets.token_hex(16),
-                                             created_at=at))
-    started = at - timedelta(minutes=10)
+                 channel: str = "zalo", invitation: str | None = None, respondent: str | None = None,
+                 minutes: float = 10, context: dict[str, Any] | None = None) -> None:
+    """One response ``minutes`` long ending at ``at``; ``respondent`` reuses a pseudonym."""
+    pid = respondent or "p-" + rid
+    if conn.execute(select(respondents.c.id).where(respondents.c.id == pid)).first() is None:
+        conn.execute(respondents.insert().values(id=pid, channel=channel, key_hash=secrets.token_hex(16),
+                                                 created_at=at))
+    started = at - timedelta(minutes=minutes)
     conn.execute(responses.insert().values(
         id=rid, flow_id=flow_id, flow_version=version, respondent_id=pid, channel=channel, unit_code=unit,
-        invitation_code=invitation, disposition=disposition, state={}, context=None, preview=preview,
+        invitation_code=invitation, disposition=disposition, state={}, context=context, preview=preview,
         started_at=started, updated_at=at, completed_at=at if disposition == "completed" else None))
     if answers_:
         conn.execute(answers.insert(), [{"response_id": rid, "key": k, "value": v, "answered_at": at}

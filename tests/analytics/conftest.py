@@ -35,6 +35,21 @@ def round_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         _reset_pg(url)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def own_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty migrated database on each backend for tests that write their own rows. Keep such
+    tests out of modules that use ``round_url``: both share the session's PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'own.sqlite3'}"
+        upgrade(url)
+        yield url
+        return
+    url = request.getfixturevalue("pg_url")
+    _reset_pg(url)
+    yield url
+    _reset_pg(url)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """An empty migrated SQLite database for tests that write their own rows."""

@@ -3,10 +3,13 @@ share = (Hài lòng + Rất hài lòng) / valid × 100, "không biết" and skip
 partial responses and previews never count."""
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
 from bot.analytics import load_frame, score, score_flow
+from bot.cli import main
 from bot.flows import load_flow_text
 
 from analytics_fixtures import par_index, sipas
@@ -31,7 +34,8 @@ UNIT_79 = {"e1": 50.0, "e2": 66.67, "e3": 100.0, "e4": 50.0, "e5": 100.0, "sipas
 
 def test_sipas_indices_match_hand_computation(round_url: str) -> None:
     result = score_flow(round_url, "sipas")
-    assert result["flow"] == "sipas" and result["responses"] == 6 and result["excluded"] == 0
+    assert result["flow"] == "sipas" and result["responses"] == 6
+    assert result["excluded"] == 1  # s7 never completed: flagged "incomplete" by quality control
     assert result["indices"] == SIPAS_ALL
     assert list(result["indices"]) == [i["name"] for i in sipas().scoring]
 
@@ -135,7 +139,8 @@ def test_choice_share_scale_max_default_and_weights_on_a_frame() -> None:
     assert r["responses"] == 6
     assert set(r["by_unit"]) == {"u1", "u2"}  # no unit: counted overall only
     assert r["by_unit"]["u1"]["indices"] == {"sa": 50.0, "sm": 6.25, "ca": 100.0, "cb": 100.0, "w": 62.5}
-    assert r["by_unit"]["u2"] == {"responses": 3, "indices": {"sa": 0.0, "sm": 5.0, "ca": 100.0, "cb": 0.0, "w": 25.0}}
+    u2 = r["by_unit"]["u2"]
+    assert u2["responses"] == 3 and u2["indices"] == {"sa": 0.0, "sm": 5.0, "ca": 100.0, "cb": 0.0, "w": 25.0}
 
 
 @pytest.mark.parametrize("flow_id, unit, period", [
@@ -146,4 +151,36 @@ def test_counting_in_the_database_equals_scoring_the_frame(round_url: str, flow_
     flow = sipas() if flow_id == "sipas" else par_index()
     from_frame = score(flow, load_frame(round_url, flow_id, unit=unit, period=period))
     from_db = score_flow(round_url, flow_id, unit=unit, period=period)
-    assert {k: v for k, v in from_db.items() if k not in ("unit", "period")} == from_frame
+    assert {k: v for k, v in from_db.items() if k not in ("unit", "period", "excluded")} == \
+        {k: v for k, v in from_frame.items() if k != "excluded"}
+
+
+def test_every_index_has_a_confidence_interval(round_url: str) -> None:
+    r = score_flow(round_url, "sipas")
+    assert r["ci"]["e1"] == [23.07, 88.24]  # Wilson, 3 of 5
+    assert r["ci"]["e5"] == [20.77, 93.85]  # Wilson, 2 of 3
+    # SIPAS: 69.33 ± 1.96 × √(Σ seᵢ²)/5 with seᵢ = √(p(1−p)/n) × 100 -> ± 18.96
+    assert r["ci"]["sipas"] == [50.37, 88.3]
+    assert r["ci"]["expect_competence"] == [0.0, 43.45]  # 0 of 5 still has an upper bound
+    assert r["valid"]["e5"] == 3 and r["valid"]["sipas"] is None
+    assert r["by_unit"]["79"]["ci"]["e3"] == [43.85, 100.0]  # 3 of 3 (s4 s5 s6)
+    # PAR: mean 24/7 ± 1.96 × 0.5714, times 3/5 points
+    assert score_flow(round_url, "par_index")["ci"]["area_direction"] == [1.39, 2.73]
+
+
+def test_score_cli_prints_the_contract(round_url: str, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("HAILONG_DATABASE_URL", round_url)
+    assert main(["score", "sipas", "--json", "--unit", "01", "--period", "2024"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"flow", "responses", "excluded", "indices", "by_unit"} <= set(out)
+    assert out["flow"] == "sipas" and out["responses"] == 3 and out["excluded"] == 1  # s7 is in unit 01
+    assert {"e1", "e2", "e3", "e4", "e5", "sipas"} <= set(out["indices"])
+    assert all(v is None or 0 <= v <= 100 for v in out["indices"].values())
+    assert out["by_unit"]["01"]["responses"] == 3 and out["by_unit"]["01"]["indices"]["sipas"] == 63.33
+    assert main(["score", "sipas", "--period", "soon"]) == 2
+    assert capsys.readouterr().err.startswith("error: period 'soon'")
+    assert main(["score", "nope"]) == 2
+    assert capsys.readouterr().err.strip() == "error: no flow named nope"
+    assert main(["score", "sipas", "--by", "gender"]) == 0
+    assert "e1" in capsys.readouterr().out
