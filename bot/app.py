@@ -18,6 +18,7 @@ SERVICES = web.AppKey("services", Services)
 def create_app(settings: Settings, *, background: bool = True) -> web.Application:
     """``background=False`` leaves the outbox sender and inbox sweep to the caller (tests step them)."""
     from admin_api import setup_admin
+    from admin_api.operations import setup_operations
     from channels.platforms import setup_platforms
     from channels.webchat import setup_webchat
 
@@ -28,10 +29,7 @@ def create_app(settings: Settings, *, background: bool = True) -> web.Applicatio
 
     setup_webchat(app, settings, conversation)
 
-    async def health(request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-    app.router.add_get("/healthz", health)
+    setup_operations(app, settings, lambda: app[SERVICES])
     setup_admin(app, lambda: app[SERVICES])
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]

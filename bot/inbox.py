@@ -9,6 +9,7 @@ service de-duplicates by message id), so an event handled twice is answered once
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from .conversation import ConversationService
 from .logs import log
 from .messages import Inbound
+from .metrics import MESSAGE_SECONDS, MESSAGES, WEBHOOK_EVENTS
 from .store.db import upsert
 from .store.tables import contacts, inbox, outbox
 
@@ -58,7 +60,10 @@ class Inbox:
                     new.append((row_id, ev))
         for row_id, ev in new:
             self._enqueue(row_id, ev)
+        if new:
+            WEBHOOK_EVENTS.labels(events[0].channel, "new").inc(len(new))
         if len(new) < len(events):
+            WEBHOOK_EVENTS.labels(events[0].channel, "redelivery").inc(len(events) - len(new))
             log("inbox.redelivery", channel=events[0].channel, count=len(events) - len(new))
         return len(new)
 
@@ -87,13 +92,17 @@ class Inbox:
         try:
             if ev.kind != "event" or ev.text == "follow":
                 await self._touch_contact(ev, now)
+            started = time.perf_counter()
             await self.conversation.handle(ev)
+            MESSAGE_SECONDS.labels(ev.channel).observe(time.perf_counter() - started)
+            MESSAGES.labels(ev.channel, "handled").inc()
         except Exception as e:  # recorded and retried by recover(); one bad event must not stop the rest
             async with self.engine.begin() as conn:
                 attempts = (await conn.execute(select(inbox.c.attempts).where(inbox.c.id == row_id))).scalar_one() + 1
                 await conn.execute(update(inbox).where(inbox.c.id == row_id).values(
                     attempts=attempts, last_error=f"{type(e).__name__}: {e}"[:500],
                     status="failed" if attempts >= MAX_ATTEMPTS else "pending"))
+            MESSAGES.labels(ev.channel, "error").inc()
             log("inbox.error", channel=ev.channel, message=ev.message_id, attempts=attempts, error=type(e).__name__)
             return
         async with self.engine.begin() as conn:

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from bot.logs import log
 from bot.messages import Outbound
+from bot.metrics import SENDS
 from bot.store.outbox_repo import DueMessage, OutboxRepo
 
 from .base import Pace, PlatformChannel
@@ -143,6 +144,7 @@ class OutboxSender:
         else:
             values.update(status="failed", next_attempt_at=None, last_error=result.error)
         await self.repo.record(row.id, **values)
+        SENDS.labels(row.channel, values.get("status", "retry")).inc()
         log("outbox.result", respondent=row.respondent_id, seq=row.seq, channel=row.channel,
             status=values.get("status", "retry"), attempts=attempts, error=result.error)
 

@@ -40,6 +40,10 @@ class StateStore(Protocol):
         """``lock`` plus the cached state read as the lock is taken and written as it is released."""
         ...
 
+    async def ping(self) -> None:
+        """Raises when the store cannot be reached (readiness checks)."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -55,5 +55,8 @@ class MemoryStateStore:
                 elif slot.new is not None:
                     await self.set(key, slot.new, slot.ttl)
 
+    async def ping(self) -> None:
+        return None
+
     async def close(self) -> None:
         self._data.clear()

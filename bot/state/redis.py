@@ -123,5 +123,8 @@ class RedisStateStore:
             await asyncio.sleep(delay)  # held by another process: poll (cross-process only)
             delay = min(delay * 2, 0.05)
 
+    async def ping(self) -> None:
+        await self._redis.ping()
+
     async def close(self) -> None:
         await self._redis.aclose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
@@ -15,6 +16,7 @@ from bot.conversation import ConversationService, Reply
 from bot.jsonio import dumpb, loads
 from bot.logs import log
 from bot.messages import Inbound
+from bot.metrics import MESSAGE_SECONDS, MESSAGES
 from bot.settings import Settings
 
 from .ratelimit import RateLimiter
@@ -154,7 +156,14 @@ class WebChat:
         sid = self._session(request)
         self._check_rate(sid)
         inbound = self._client_message(sid, await self._json(request))
-        return _json_response(_reply_json(await self.conversation.handle(inbound)))
+        return _json_response(_reply_json(await self._handle(inbound)))
+
+    async def _handle(self, inbound: Inbound) -> Reply:
+        started = time.perf_counter()
+        reply = await self.conversation.handle(inbound)
+        MESSAGE_SECONDS.labels(CHANNEL).observe(time.perf_counter() - started)
+        MESSAGES.labels(CHANNEL, "handled").inc()
+        return reply
 
     async def get_messages(self, request: web.Request) -> web.Response:
         sid = self._session(request)
@@ -199,7 +208,7 @@ class WebChat:
                     raise BadRequest("bad_json", "each frame must be a JSON object")
                 cid = body.get("cid") if isinstance(body.get("cid"), str) else None
                 self._check_rate(sid)
-                reply = await self.conversation.handle(self._client_message(sid, body))
+                reply = await self._handle(self._client_message(sid, body))
                 await ws.send_json({"type": "messages", "cid": cid, **_reply_json(reply)})
             except ValueError:
                 await ws.send_json({"type": "error", "error": "bad_json", "message": "each frame must be a JSON object"})
