@@ -150,7 +150,7 @@ def cmd_outbox_failed(args: argparse.Namespace) -> int:
     from .store.outbox_repo import OutboxRepo
 
     async def run(s):  # type: ignore[no-untyped-def]
-        return await OutboxRepo(s.engine).failed(args.limit)
+        return await OutboxRepo(s.engine, s.sealer).failed(args.limit)
 
     rows = asyncio.run(_with_services(run))
     if args.json:
@@ -167,7 +167,7 @@ def cmd_outbox_retry(args: argparse.Namespace) -> int:
     from .store.outbox_repo import OutboxRepo
 
     async def run(s):  # type: ignore[no-untyped-def]
-        return await OutboxRepo(s.engine).requeue(args.ids)
+        return await OutboxRepo(s.engine, s.sealer).requeue(args.ids)
 
     n = asyncio.run(_with_services(run))
     print(f"{n} messages queued again")

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from .conversation import ConversationService
 from .logs import log
 from .messages import Inbound
+from .sealing import Sealer
 from .metrics import MESSAGE_SECONDS, MESSAGES, WEBHOOK_EVENTS
 from .store.db import upsert
 from .store.tables import contacts, inbox, outbox
@@ -28,7 +29,7 @@ MAX_ATTEMPTS = 5
 
 
 class Inbox:
-    def __init__(self, *, engine: AsyncEngine, conversation: ConversationService,
+    def __init__(self, *, engine: AsyncEngine, conversation: ConversationService, sealer: Sealer,
                  on_outbox: Callable[[], None] | None = None,
                  clock: Callable[[], datetime] | None = None, max_concurrency: int = 12) -> None:
         self.engine = engine
@@ -36,6 +37,7 @@ class Inbox:
         # database connection, however many users write at once
         self._handling = asyncio.Semaphore(max_concurrency)
         self.conversation = conversation
+        self._sealer = sealer
         self.on_outbox: Callable[[], None] = on_outbox or (lambda: None)
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._dialect = engine.dialect.name
@@ -117,7 +119,7 @@ class Inbox:
         reply_token = raw.get("reply_token") or raw.get("msg_id")
         async with self.engine.begin() as conn:
             await conn.execute(upsert(self._dialect, contacts, {
-                "respondent_id": rid, "channel": ev.channel, "address": ev.respondent_key, "last_inbound_at": now,
+                "respondent_id": rid, "channel": ev.channel, "address": self._sealer.seal(ev.respondent_key, rid), "last_inbound_at": now,
                 "reply_token": str(reply_token) if reply_token else None, "updated_at": now},
                 ["respondent_id"], ["address", "last_inbound_at", "reply_token", "updated_at"]))
             await conn.execute(update(outbox).where(and_(outbox.c.respondent_id == rid,

@@ -9,6 +9,7 @@ from .conversation import ConversationService
 from .dialogues import Dialogues, load_dialogues
 from .inbox import Inbox
 from .nlu import NluBackend
+from .sealing import Sealer
 from .settings import Settings
 from .state import StateStore, open_state_store
 from .store.db import create_engine_async
@@ -30,6 +31,7 @@ class Services:
     writer: MessageWriter
     inbox: Inbox
     nlu: NluBackend
+    sealer: Sealer
 
     async def close(self) -> None:
         await self.inbox.close()
@@ -49,8 +51,9 @@ def build_services(settings: Settings) -> Services:
     nlu = _nlu(engine, settings)
     conversation = ConversationService(engine=engine, state=state, flows=flows, dialogues=dialogues, units=units,
                                        settings=settings, writer=writer, nlu=nlu)
-    inbox = Inbox(engine=engine, conversation=conversation)
-    return Services(settings, engine, state, flows, dialogues, units, conversation, writer, inbox, nlu)
+    sealer = Sealer.from_settings(settings.data_key, settings.effective_secret_key())
+    inbox = Inbox(engine=engine, conversation=conversation, sealer=sealer)
+    return Services(settings, engine, state, flows, dialogues, units, conversation, writer, inbox, nlu, sealer)
 
 
 def _nlu(engine: AsyncEngine, settings: Settings) -> NluBackend:

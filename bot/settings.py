@@ -62,6 +62,8 @@ class Settings:
     # Free-text understanding: builtin (default), or rasa (intents from a Rasa server, `make rasa-serve`)
     nlu_backend: str = "builtin"
     rasa_url: str = "http://127.0.0.1:5005"
+    # encryption key for personal identifiers kept at rest (32 bytes, base64); derived from secret_key if unset
+    data_key: str = ""
     # /metrics for callers other than loopback (a Prometheus server on another host)
     metrics_token: str = ""
     # admin API: how long a password login lasts

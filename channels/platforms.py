@@ -82,7 +82,7 @@ def setup_platforms(app: web.Application, settings: Settings, services: Callable
             channels = await build_channels(settings, svc, http)
             if telegram_channel is not None:
                 channels["telegram"] = telegram_channel
-            sender = OutboxSender(repo=OutboxRepo(svc.engine), channels=channels, max_attempts=settings.send_max_attempts,
+            sender = OutboxSender(repo=OutboxRepo(svc.engine, svc.sealer), channels=channels, max_attempts=settings.send_max_attempts,
                                   backoff=settings.send_backoff_seconds, user_pacing=settings.send_user_pacing)
             app[SENDER] = sender
             svc.inbox.on_outbox = sender.wake

@@ -15,6 +15,7 @@ from sqlalchemy import and_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..jsonio import loads
+from ..sealing import Sealer
 from .tables import contacts, outbox
 
 _CLAIM = """
@@ -54,8 +55,9 @@ class Contact:
 
 
 class OutboxRepo:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, sealer: Sealer) -> None:
         self.engine = engine
+        self._sealer = sealer
         self._skip_locked = "FOR UPDATE SKIP LOCKED" if engine.dialect.name == "postgresql" else ""
 
     async def claim(self, channels: list[str], *, now: datetime, lease: timedelta, limit: int) -> list[DueMessage]:
@@ -77,7 +79,7 @@ class OutboxRepo:
         last = row.last_inbound_at
         if last is not None and last.tzinfo is None:
             last = last.replace(tzinfo=timezone.utc)
-        return Contact(respondent_id, row.address, last, row.reply_token)
+        return Contact(respondent_id, self._sealer.open(row.address, respondent_id), last, row.reply_token)
 
     async def progress(self, message_id: int, parts_sent: int) -> None:
         async with self.engine.begin() as conn:
