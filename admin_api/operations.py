@@ -4,6 +4,7 @@ Metrics are read by loopback callers, or by anyone presenting HAILONG_METRICS_TO
 from __future__ import annotations
 
 import hmac
+import os
 import time
 from typing import TYPE_CHECKING, Awaitable, Callable
 
@@ -25,7 +26,7 @@ def setup_operations(app: web.Application, settings: Settings, services: Callabl
     app.middlewares.insert(0, _timing)
 
     async def health(request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
+        return web.json_response({"status": "ok", "pid": os.getpid()})
 
     async def ready(request: web.Request) -> web.Response:
         checks: dict[str, str] = {}

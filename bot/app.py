@@ -73,7 +73,7 @@ def serve(settings: Settings) -> None:
         log("server.ready", host=settings.host, port=settings.port)
 
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=ready, access_log=None,
-                handle_signals=True, loop=_new_loop())
+                handle_signals=True, loop=_new_loop(), reuse_port=settings.reuse_port or None)
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:

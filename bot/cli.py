@@ -27,6 +27,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.port:
         overrides["port"] = args.port
     settings = Settings.from_env(**overrides)
+    if args.workers > 1:
+        from .workers import supervise
+
+        return supervise(settings, args.workers)
     serve(settings)
     return 0
 
@@ -431,6 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="serve the web chat, webhooks and APIs")
     run.add_argument("--host")
     run.add_argument("--port", type=int)
+    run.add_argument("--workers", type=int, default=1,
+                     help="processes sharing the port (SO_REUSEPORT); needs PostgreSQL and Redis")
     run.set_defaults(fn=cmd_run)
 
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)

@@ -64,6 +64,8 @@ class Settings:
     rasa_url: str = "http://127.0.0.1:5005"
     # encryption key for personal identifiers kept at rest (32 bytes, base64); derived from secret_key if unset
     data_key: str = ""
+    # set by `hailong run --workers N` for its processes: they share the port
+    reuse_port: bool = False
     # /metrics for callers other than loopback (a Prometheus server on another host)
     metrics_token: str = ""
     # admin API: how long a password login lasts

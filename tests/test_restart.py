@@ -62,36 +62,41 @@ def _env(settings: Settings, data_dir: Path, port: int) -> dict[str, str]:
 class Server:
     """``hailong run`` as a subprocess; ready once it prints the serving line (no sleeping)."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log = env, log
+    def __init__(self, env: dict[str, str], log: Path, args: tuple[str, ...] = ("run",)) -> None:
+        self.env, self.log, self.args = env, log, args
         self.proc: subprocess.Popen[str] | None = None
         self.base = f"http://127.0.0.1:{env['HAILONG_PORT']}"
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-    def start(self) -> None:
+    def start(self, ready: int = 1) -> None:
+        """Returns once ``ready`` processes printed the serving line (several with ``--workers``)."""
         with self.log.open("ab") as err:
-            self.proc = subprocess.Popen(_cli() + ["run"], env=self.env, cwd=REPO_ROOT, stdout=subprocess.PIPE,
+            self.proc = subprocess.Popen(_cli() + list(self.args), env=self.env, cwd=REPO_ROOT, stdout=subprocess.PIPE,
                                          stderr=err, text=True, encoding="utf-8")
-        lines: queue.Queue[str | None] = queue.Queue()
+        self.lines: queue.Queue[str | None] = queue.Queue()
         stdout = self.proc.stdout
         assert stdout is not None
 
         def pump() -> None:  # keeps reading so the pipe never fills
             for line in stdout:
-                lines.put(line)
-            lines.put(None)
+                self.lines.put(line)
+            self.lines.put(None)
 
         threading.Thread(target=pump, daemon=True).start()
+        self.wait_ready(ready)
+
+    def wait_ready(self, count: int = 1) -> None:
+        assert self.proc is not None
         deadline = time.monotonic() + START_TIMEOUT
-        while True:
+        while count:
             try:
-                line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
+                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
             except queue.Empty:
                 pytest.fail(f"the server did not start in {START_TIMEOUT}s:\n{self.log.read_text()[-3000:]}")
             if line is None:
                 pytest.fail(f"the server exited with {self.proc.wait()}:\n{self.log.read_text()[-3000:]}")
             if READY in line:
-                return
+                count -= 1
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
