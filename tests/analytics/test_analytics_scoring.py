@@ -184,3 +184,27 @@ def test_score_cli_prints_the_contract(round_url: str, monkeypatch: pytest.Monke
     assert capsys.readouterr().err.strip() == "error: no flow named nope"
     assert main(["score", "sipas", "--by", "gender"]) == 0
     assert "e1" in capsys.readouterr().out
+
+
+def test_one_stop_national_rule_points_and_ballot_shares() -> None:
+    """9 criteria × 0/1/2 points (18 at most) and the three ratings as shares of ballots,
+    computed by hand from three ballots."""
+    from bot.flows import load_flow_file
+    from bot.settings import REPO_ROOT
+
+    flow = load_flow_file(REPO_ROOT / "survey_flows" / "one_stop_national.yaml")
+    crit = ["c1_total_time", "c2_agency_time", "c3_contacts", "c4_agencies", "c5_reception", "c6_publicity",
+            "c7_attitude", "c8_feedback", "c9_online"]
+    ballots = [
+        ["2", "2", "2", "2", "2", "2", "2", "2", "2"],    # 18 points
+        ["1", "1", "0", "2", "1", "1", "2", "na", "na"],  # 8 points over 7 criteria: 8/7 per criterion
+        ["0", "0", "0", "1", "0", "1", "0", "0", "1"],    # 3 points
+    ]
+    df = pd.DataFrame({"unit": ["u1", "u1", "u2"], "overall": ["very_satisfied", "satisfied", "unsatisfied"],
+                       **{c: [b[i] for b in ballots] for i, c in enumerate(crit)}})
+    r = score(flow, df)["indices"]
+    assert r["c1_total_time"] == 1.0 and r["c4_agencies"] == round(5 / 3, 2)
+    assert r["c8_feedback"] == 1.0 and r["c9_online"] == 1.5  # "na" leaves the denominator
+    # points: all answered items (9 + 7 + 9 = 25) total 18 + 8 + 3 = 29 -> mean 29/25 per criterion × 9 = 10.44
+    assert r["points"] == 10.44
+    assert (r["very_satisfied"], r["satisfied"], r["unsatisfied"], r["satisfied_or_better"]) == (33.33, 33.33, 33.33, 66.67)
