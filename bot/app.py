@@ -8,6 +8,7 @@ import sys
 
 from aiohttp import web
 
+from .campaigns.background import setup_campaigns
 from .logs import log, setup_logging
 from .services import Services, build_services
 from .settings import Settings
@@ -18,6 +19,8 @@ SERVICES = web.AppKey("services", Services)
 def create_app(settings: Settings, *, background: bool = True) -> web.Application:
     """``background=False`` leaves the outbox sender and inbox sweep to the caller (tests step them)."""
     from admin_api import setup_admin
+    from admin_api.public import setup_public
+    from console import setup_console
     from admin_api.operations import setup_operations
     from channels.platforms import setup_platforms
     from channels.webchat import setup_webchat
@@ -31,6 +34,8 @@ def create_app(settings: Settings, *, background: bool = True) -> web.Applicatio
 
     setup_operations(app, settings, lambda: app[SERVICES])
     setup_admin(app, lambda: app[SERVICES])
+    setup_public(app, lambda: app[SERVICES])
+    setup_console(app, lambda: app[SERVICES])
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         services = build_services(settings)
@@ -48,6 +53,7 @@ def create_app(settings: Settings, *, background: bool = True) -> web.Applicatio
     app.cleanup_ctx.append(lifecycle)
     # after the services' lifecycle, so the platforms start once the services exist and stop first
     setup_platforms(app, settings, lambda: app[SERVICES], background=background)
+    setup_campaigns(app, lambda: app[SERVICES], background=background)
     return app
 
 

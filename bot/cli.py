@@ -11,6 +11,7 @@ from typing import Sequence
 from admin_api.cli import register as register_admin
 
 from .analytics.cli import register as register_analytics
+from .campaigns.cli import register as register_campaigns
 from .settings import REPO_ROOT, Settings
 
 
@@ -460,6 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.set_defaults(fn=cmd_chat)
 
     register_analytics(sub)
+    register_campaigns(sub)
     register_admin(sub)
 
     inv = sub.add_parser("invite", help="create single-use invitation codes")

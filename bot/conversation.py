@@ -19,6 +19,7 @@ from typing import Any, Callable
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .content.documents import chat_reply as document_search
 from .dialogues import Dialogues
 from .flows import AnswerCleared, AnswerSet, Env, Flow, FlowState, StepResult, start, step
 from .flows.engine import reask
@@ -30,7 +31,7 @@ from .nlu import Candidate, NluBackend, Understanding
 from .settings import Settings
 from .state import StateStore
 from .store.db import upsert
-from .store.flows_repo import FlowRegistry, is_open
+from .store.flows_repo import FlowRegistry
 from .store.sa_writer import SqlAlchemyWriter
 from .store.tables import invitations, outbox, processed, respondents, responses
 from .store.writes import (DuplicateMessage, InvitationTaken, MessageWrite, MessageWriter, NewResponse, NewTicket,
@@ -304,7 +305,10 @@ class ConversationService:
         if _CODE.fullmatch(code) and await self._invitation_exists(code):
             # a short code typed as the first message: how Zalo users (whose links carry no parameter) join
             return await self._start(conv, replace(inbound, invitation=code), None)
-        open_flows = await self.flows.open_flows(self._clock().date())
+        documents = await document_search(self.engine, d, self.units, self.settings.base_url, text) if text else None
+        if documents is not None:  # "tra cứu văn bản <keywords>": the reform documents database
+            return _Plan(documents, offer=None)
+        open_flows = await self.flows.open_flows(self._clock())
         by_id = {f.id: f for f in open_flows}
         if fold(text).replace(" ", "_") in by_id:
             return await self._start(conv, replace(inbound, flow=fold(text).replace(" ", "_")), None)
@@ -413,7 +417,7 @@ class ConversationService:
 
     async def _menu(self, conv: _Conv, before: list[Outbound]) -> _Plan:
         d = self.dialogues
-        listed = [f for f in await self.flows.open_flows(self._clock().date()) if f.settings.listed]
+        listed = [f for f in await self.flows.open_flows(self._clock()) if f.settings.listed]
         if not listed:
             return _Plan(before + [Outbound(d.say("no_open_surveys"))], menu=[])
         choices = tuple(Choice(MENU_PREFIX + f.id, f.title) for f in listed)
@@ -441,11 +445,10 @@ class ConversationService:
             return _Plan([Outbound(d.say("already_active", title=active_flow.title))] + reask(active_flow, conv.flow, env))
         if not flow_id:
             return await self._menu(conv, [Outbound(d.say("welcome"))])
-        flow = await self.flows.get(flow_id)
-        if flow is None:
-            return _Plan([Outbound(d.say("unknown_flow"))])
-        if not is_open(flow, env.today):
-            return _Plan([Outbound(d.say("flow_closed"))])
+        flow, refusal = await self.flows.for_start(flow_id, env.now, context=context,
+                                                   preview=inbound.channel == "preview")
+        if refusal is not None or flow is None:  # unpublished, not open yet, closed (in-progress ones never get here)
+            return _Plan([Outbound(d.say(refusal.phrase, **refusal.params) if refusal else d.say("unknown_flow"))])
         if code is None and flow.settings.one_response_per == "invitation" and not flow.settings.listed:
             return _Plan([Outbound(d.say("invitation_unknown"))])
         if flow.settings.one_response_per == "respondent" and await self._has_completed(conv, flow.id):

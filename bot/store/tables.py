@@ -225,3 +225,5 @@ audit_log = Table(
     Index("ix_audit_log_at", "at"),
 )
 from . import tables_analytics  # noqa: E402,F401
+from . import tables_content  # noqa: E402,F401
+from . import tables_campaigns  # noqa: E402,F401

@@ -73,3 +73,21 @@ class Admin:
 async def admin(settings: Any, services: Services, aiohttp_client: Any) -> AsyncIterator[Admin]:
     client = await aiohttp_client(create_app(settings, background=False))
     yield Admin(client)
+
+
+# ---- issue D content (surveys, consultations, documents): the public pages mounted too --------
+
+def with_public(app: Any) -> Any:
+    """The app with admin_api.public mounted, as bot/app.py will do (once only, if it already does)."""
+    from admin_api.public import PREFIX, setup_public
+
+    if not any(r.canonical == f"{PREFIX}/consultations" for r in app.router.resources()):
+        setup_public(app, lambda: app[SERVICES])
+    return app
+
+
+@pytest.fixture
+async def site(settings: Any, services: Services, aiohttp_client: Any) -> AsyncIterator[Admin]:
+    """Like ``admin``, with the public consultation, document and preview pages."""
+    client = await aiohttp_client(with_public(create_app(settings, background=False)))
+    yield Admin(client)

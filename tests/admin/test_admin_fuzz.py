@@ -10,6 +10,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings as hsettings
+from schemathesis.checks import positive_data_acceptance
 
 from admin_api import accounts
 from bot.app import SERVICES
@@ -55,4 +56,9 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @schema.parametrize()
 @hsettings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_request_gets_a_server_error(case: Any, server: Server, token: str) -> None:
-    case.call_and_validate(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
+    # A file upload (flow YAML, spreadsheet, PDF) is documented as a string of its media type: any
+    # string matches the document, yet most are rightly refused with 422 and the reason. Every
+    # other check, server errors first, applies to uploads too.
+    upload = bool(case.media_type) and case.media_type != "application/json"
+    case.call_and_validate(base_url=server.url, headers={"Authorization": f"Bearer {token}"},
+                           excluded_checks=[positive_data_acceptance] if upload else None)
