@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install db flows bench clean rasa rasa-venv rasa-serve rasa-clean
+.PHONY: run test install db flows bench clean rasa rasa-venv rasa-serve rasa-clean bench-rasa audit
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -26,8 +26,18 @@ run: db
 test: install
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# known vulnerabilities in the installed dependencies (pip-audit); see scripts/audit
+audit: install
+	$(BIN)/python scripts/audit
+
 bench: install
 	$(BIN)/python bench/chat_load.py
+
+# issue F: mixed open-loop load, Hailong (PostgreSQL + Redis) against the Rasa 3.6 comparison bot
+# (bench/rasa_bot/, trained and served from .venv-rasa), same machine, same steps; ~30 minutes.
+# BENCH_ARGS passes options, e.g. BENCH_ARGS="--workers 1 --duration 10".
+bench-rasa: install rasa-venv
+	$(BIN)/python bench/compare_rasa.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

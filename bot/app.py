@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 
 from aiohttp import web
 
-from .campaigns.background import setup_campaigns
+from .jobs import JobContext, Jobs, open_jobs
 from .logs import log, setup_logging
 from .services import Services, build_services
 from .settings import Settings
 
 SERVICES = web.AppKey("services", Services)
+# background work of this process: ``app[JOBS].enqueue("export_responses", ...)`` from handlers
+JOBS = web.AppKey("jobs", Jobs)  # type: ignore[type-abstract]
 
 
 def create_app(settings: Settings, *, background: bool = True) -> web.Application:
-    """``background=False`` leaves the outbox sender and inbox sweep to the caller (tests step them)."""
+    """``background=False`` leaves the outbox sender and the periodic jobs to the caller (tests step them)."""
     from admin_api import setup_admin
     from admin_api.public import setup_public
     from console import setup_console
     from admin_api.operations import setup_operations
-    from channels.platforms import setup_platforms
+    from channels.platforms import SENDER, setup_platforms
     from channels.webchat import setup_webchat
 
     app = web.Application(client_max_size=64 * 1024)
@@ -42,32 +43,26 @@ def create_app(settings: Settings, *, background: bool = True) -> web.Applicatio
         app[SERVICES] = services
         await services.flows.refresh()
         await services.nlu.reload()  # index the knowledge base before the first question
-        kb_task = asyncio.create_task(_follow_knowledge_base(services)) if background else None
         yield
-        if kb_task is not None:
-            kb_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await kb_task
         await services.close()
 
     app.cleanup_ctx.append(lifecycle)
     # after the services' lifecycle, so the platforms start once the services exist and stop first
     setup_platforms(app, settings, lambda: app[SERVICES], background=background)
-    setup_campaigns(app, lambda: app[SERVICES], background=background)
+
+    async def background_work(app: web.Application):  # type: ignore[no-untyped-def]
+        # last, so jobs start once the sender exists and stop before anything they use; campaign
+        # sends and reminders are one of them (bot.jobs.tasks.send_campaigns)
+        sender = app.get(SENDER)
+        jobs = open_jobs(settings, JobContext(app[SERVICES], send_due=sender.send_due if sender else None))
+        app[JOBS] = jobs
+        if background:
+            await jobs.start()
+        yield
+        await jobs.close()
+
+    app.cleanup_ctx.append(background_work)
     return app
-
-
-async def _follow_knowledge_base(services: Services, every: float = 30.0) -> None:
-    """Imports and published answers (possibly by another process) reach the index within ``every`` s."""
-    refresh = getattr(services.nlu, "refresh", None) or getattr(getattr(services.nlu, "fallback", None), "refresh", None)
-    if refresh is None:
-        return
-    while True:
-        await asyncio.sleep(every)  # a periodic check, not a wait for an event
-        try:
-            await refresh()
-        except Exception as e:  # database restarting: next round
-            log("nlu.refresh_error", level=40, error=type(e).__name__)
 
 
 def serve(settings: Settings) -> None:

@@ -3,6 +3,11 @@
 The conversation service writes what to say in the same transaction as what it learned; this
 sender turns those rows into platform calls (claiming and recording through ``OutboxRepo``).
 A message split into pieces records each piece sent, so a retry never repeats one.
+
+Pacing goes through a ``Pacer``: in Redis when there are several processes, so that together
+they keep each platform's rate (``bot.jobs.pacing``). ``run`` sends when woken (this process's
+inbox wrote replies); what else is due (retries, other processes' rows, campaign messages) is
+sent by the periodic job ``bot.jobs.tasks.send_outbox``, which calls ``send_due``.
 """
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
+from bot.jobs.pacing import LocalPacer, Pacer, wait_turn
 from bot.logs import log
 from bot.messages import Outbound
 from bot.metrics import SENDS
@@ -24,24 +30,10 @@ LEASE = timedelta(seconds=60)
 MAX_BACKOFF = 600.0
 
 
-class _Bucket:
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens, self.last = float(burst), time.monotonic()
-
-    def delay(self) -> float:
-        """Take a token; how long to wait before using it."""
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
-        self.last = now
-        self.tokens -= 1
-        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
-
-
 class OutboxSender:
     def __init__(self, *, repo: OutboxRepo, channels: dict[str, PlatformChannel], max_attempts: int = 8,
                  backoff: float = 2.0, concurrency: int = 32, user_pacing: bool = True,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, pacer: Pacer | None = None) -> None:
         self.repo = repo
         self.channels = channels
         self.max_attempts = max_attempts
@@ -50,38 +42,42 @@ class OutboxSender:
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self._wake = asyncio.Event()
         self._sem = asyncio.Semaphore(concurrency)
-        self._buckets = {name: _Bucket(ch.pace.per_second, ch.pace.burst) for name, ch in channels.items()}
-        self._user_buckets: dict[tuple[str, str], _Bucket] = {}
+        self.pacer: Pacer = pacer or LocalPacer()
 
     def wake(self) -> None:
         self._wake.set()
 
-    async def run(self, poll: float = 1.0) -> None:
-        """Send until cancelled: at once when woken, otherwise every ``poll`` seconds (retries, other processes)."""
+    async def run(self, poll: float | None = None) -> None:
+        """Send until cancelled, at once when woken; and every ``poll`` seconds if given (otherwise
+        the periodic ``send_outbox`` job covers retries and other processes' messages)."""
         while True:
+            self._wake.clear()
             try:
-                sent = await self.send_due()
+                await self.send_due()
             except Exception as e:  # the database may be restarting: keep the loop alive
                 log("outbox.loop_error", level=40, error=type(e).__name__)
-                sent = 0
-            if sent == 0:
-                self._wake.clear()
+            if poll is None:
+                await self._wake.wait()
+            else:
                 try:
                     await asyncio.wait_for(self._wake.wait(), poll)
                 except asyncio.TimeoutError:
                     pass
 
-    async def send_due(self, limit: int = 200) -> int:
-        """Claim and send what is due now, round after round, until nothing is; returns messages handled."""
+    async def send_due(self, limit: int = 200, max_seconds: float | None = None) -> int:
+        """Claim and send what is due now, round after round, until nothing is (or, given
+        ``max_seconds``, until no new round should start); returns messages handled."""
         if not self.channels:
             return 0
         total = 0
-        while True:
+        deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        while deadline is None or time.monotonic() < deadline:
             rows = await self._claim(limit)
             if not rows:
                 return total
             await asyncio.gather(*(self._deliver(row) for row in rows))
             total += len(rows)
+        return total
 
     async def _claim(self, limit: int) -> list[DueMessage]:
         return await self.repo.claim(list(self.channels), now=self.clock(), lease=LEASE, limit=limit)
@@ -117,16 +113,9 @@ class OutboxSender:
             await self._finish(row, result, done)
 
     async def _pace(self, name: str, pace: Pace, address: str) -> None:
-        delay = self._buckets[name].delay()
-        if pace.per_user and self.user_pacing:
-            bucket = self._user_buckets.get((name, address))
-            if bucket is None:
-                if len(self._user_buckets) > 50_000:
-                    self._user_buckets.clear()
-                bucket = self._user_buckets[(name, address)] = _Bucket(pace.per_user, pace.per_user_burst)
-            delay = max(delay, bucket.delay())
-        if delay > 0:
-            await asyncio.sleep(delay)  # pacing under the platform's rate limit, not waiting for an event
+        per_user = bool(pace.per_user and self.user_pacing)
+        await wait_turn(self.pacer, name, pace.per_second, pace.burst, user=address if per_user else None,
+                        user_rate=pace.per_user if per_user else None, user_burst=pace.per_user_burst)
 
     async def _finish(self, row: DueMessage, result: SendResult, parts_sent: int) -> None:
         now = self.clock()

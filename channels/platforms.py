@@ -1,6 +1,9 @@
 """Mounts the chat platforms whose credentials are configured, and runs the outbox sender.
 
 A platform without credentials is off: its webhook does not exist (404) and nothing is sent to it.
+The sender here sends at once what this process's inbox wrote; the periodic sweeps (due retries,
+pending inbox events) are jobs (``bot.jobs``), started by the composition root, which finds the
+sender under ``SENDER``. Pacing is shared through Redis when it is configured.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.inbox import Inbox
+from bot.jobs.pacing import open_pacer
 from bot.logs import log
 from bot.messages import Inbound
 from bot.services import Services
@@ -23,7 +27,6 @@ from .base import PlatformChannel
 from .outbox_sender import OutboxSender
 from .webhooks import Webhook, webhook_handler
 
-RECOVER_EVERY = 30.0
 SENDER = web.AppKey("outbox_sender", OutboxSender)
 
 
@@ -82,11 +85,13 @@ def setup_platforms(app: web.Application, settings: Settings, services: Callable
             channels = await build_channels(settings, svc, http)
             if telegram_channel is not None:
                 channels["telegram"] = telegram_channel
+            pacer = open_pacer(settings.redis_url, settings.redis_prefix)
             sender = OutboxSender(repo=OutboxRepo(svc.engine, svc.sealer), channels=channels, max_attempts=settings.send_max_attempts,
-                                  backoff=settings.send_backoff_seconds, user_pacing=settings.send_user_pacing)
+                                  backoff=settings.send_backoff_seconds, user_pacing=settings.send_user_pacing,
+                                  pacer=pacer)
             app[SENDER] = sender
             svc.inbox.on_outbox = sender.wake
-            tasks = [asyncio.create_task(sender.run()), asyncio.create_task(_recover_loop(svc.inbox))] if background else []
+            tasks = [asyncio.create_task(sender.run())] if background else []
             try:
                 yield
             finally:
@@ -98,6 +103,7 @@ def setup_platforms(app: web.Application, settings: Settings, services: Callable
                 await svc.inbox.drain()
                 for ch in channels.values():
                     await ch.close()
+                await pacer.close()
 
     app.cleanup_ctx.append(lifecycle)
 
@@ -125,14 +131,3 @@ async def build_channels(settings: Settings, services: Services, http: aiohttp.C
             settings.messenger_page_token, session=http, graph_url=settings.messenger_api_base,
             api_version=settings.messenger_api_version))
     return channels
-
-
-async def _recover_loop(inbox: Inbox) -> None:
-    while True:
-        try:
-            await inbox.recover()
-        except Exception as e:  # database restarting: try again next round
-            log("inbox.recover_error", level=40, error=type(e).__name__)
-        await asyncio.sleep(RECOVER_EVERY)  # a periodic sweep, not a wait for an event
-
-

@@ -1,5 +1,8 @@
 """The shape every platform webhook shares: verify the raw body, parse, record durably, answer 200.
 
+A body with a valid signature that does not parse is logged and acknowledged with 200 as well:
+redelivering it cannot make it readable.
+
 Nothing is handled before the 200: handling happens after, from the inbox, so the platform's
 short deadline (Zalo: about 2 s) never depends on the database, the flow or the NLU.
 """
@@ -38,9 +41,12 @@ def webhook_handler(hook: Webhook, inbox: Callable[[], Inbox]) -> Callable[[web.
             return _error(hook.reject_status, "bad_signature", "missing or invalid signature")
         try:
             events = hook.parse(body)
-        except hook.parse_error as e:
-            log("webhook.bad_body", level=30, channel=hook.channel, error=str(e)[:200])
-            return _error(400, "bad_body", str(e))
+        except (hook.parse_error, RecursionError) as e:
+            # Signed by the platform but unreadable: a 4xx would make the platform redeliver it for
+            # hours (Zalo then disables the webhook; Telegram holds back every later update), so it
+            # is logged for us to look at and acknowledged.
+            log("webhook.bad_body", level=30, channel=hook.channel, error=str(e)[:200], size=len(body))
+            return web.Response(text="ignored")
         if events:
             new = await inbox().accept(events)
             log("webhook.accepted", channel=hook.channel, events=len(events), new=new)

@@ -18,6 +18,7 @@ from ..jsonio import loads
 from ..sealing import Sealer
 from .tables import contacts, outbox
 
+# SQLite: one writer at a time, so the plain form is exact there
 _CLAIM = """
 UPDATE outbox SET next_attempt_at = :lease
 WHERE id IN (
@@ -26,10 +27,30 @@ WHERE id IN (
     AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= :now)
     AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.respondent_id = o.respondent_id AND e.seq < o.seq
                     AND e.status IN ('pending', 'window_closed'))
-  ORDER BY o.id LIMIT :limit {skip_locked}
+  ORDER BY o.id LIMIT :limit
 )
 AND status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= :now)
 RETURNING id, respondent_id, seq, channel, payload, attempts, parts_sent
+"""
+
+
+# PostgreSQL: the candidates are locked once in a materialized CTE. As ``WHERE id IN (SELECT …
+# LIMIT n FOR UPDATE SKIP LOCKED)`` the planner may rescan the subquery and claim several times
+# ``n`` rows, so one process took a whole backlog while the others idled.
+_CLAIM_PG = """
+WITH due AS MATERIALIZED (
+  SELECT o.id FROM outbox o
+  WHERE o.status = 'pending' AND o.channel IN ({channels})
+    AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= :now)
+    AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.respondent_id = o.respondent_id AND e.seq < o.seq
+                    AND e.status IN ('pending', 'window_closed'))
+  ORDER BY o.id LIMIT :limit FOR UPDATE OF o SKIP LOCKED
+)
+UPDATE outbox SET next_attempt_at = :lease FROM due
+WHERE outbox.id = due.id AND outbox.status = 'pending'
+  AND (outbox.next_attempt_at IS NULL OR outbox.next_attempt_at <= :now)
+RETURNING outbox.id, outbox.respondent_id, outbox.seq, outbox.channel, outbox.payload, outbox.attempts,
+          outbox.parts_sent
 """
 
 
@@ -58,13 +79,13 @@ class OutboxRepo:
     def __init__(self, engine: AsyncEngine, sealer: Sealer) -> None:
         self.engine = engine
         self._sealer = sealer
-        self._skip_locked = "FOR UPDATE SKIP LOCKED" if engine.dialect.name == "postgresql" else ""
+        self._claim_sql = _CLAIM_PG if engine.dialect.name == "postgresql" else _CLAIM
 
     async def claim(self, channels: list[str], *, now: datetime, lease: timedelta, limit: int) -> list[DueMessage]:
         names = ", ".join(f":ch{i}" for i in range(len(channels)))
         params: dict[str, Any] = {f"ch{i}": c for i, c in enumerate(channels)}
         params.update(lease=now + lease, now=now, limit=limit)
-        sql = text(_CLAIM.format(channels=names, skip_locked=self._skip_locked))
+        sql = text(self._claim_sql.format(channels=names))
         async with self.engine.begin() as conn:
             rows = (await conn.execute(sql, params)).all()
         return sorted((DueMessage(r.id, r.respondent_id, r.seq, r.channel,

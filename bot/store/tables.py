@@ -122,8 +122,12 @@ inbox = Table(
     Column("last_error", Text),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("done_at", DateTime(timezone=True)),
+    # hash of (channel, platform user): the sender's pending events, in id order, are handled one
+    # after another whichever process received them (bot/inbox.py); cleared with the payload
+    Column("sender_key", String(32)),
     UniqueConstraint("channel", "message_key", name="uq_inbox_channel_key"),
     Index("ix_inbox_status", "status"),
+    Index("ix_inbox_sender", "sender_key", "id"),
 )
 
 # Where to reach a platform respondent: the only place their platform id is kept, apart from answers.

@@ -19,6 +19,12 @@ CHANNEL = "messenger"
 # The payload we give the Get Started button (Messenger Profile API); tapping it opens a survey.
 DEFAULT_START_PAYLOADS: frozenset[str] = frozenset({"GET_STARTED"})
 
+# Ids become database keys (inbox.message_key: 160 characters, contacts.address: 100; PostgreSQL
+# text holds no NUL). Real mids are about 60-100 characters and PSIDs 16 digits: anything longer, or
+# a PSID with NUL, is garbage to acknowledge, not an event that fails for ever in the inbox.
+MAX_MID = 120
+MAX_PSID = 64
+
 _MEDIA_TYPES = frozenset({"image", "sticker", "audio", "video", "file", "location", "fallback", "reel", "ig_reel"})
 
 
@@ -90,7 +96,7 @@ def _item(item: Any, where: str, start_payloads: Collection[str]) -> Inbound | N
 
 
 def _message(message: dict[str, Any], sender: str, timestamp: int, where: str) -> Inbound | None:
-    mid = _string(message, "mid", where, required=True)
+    mid = _id_string(message, "mid", where, MAX_MID, required=True)
     raw: dict[str, Any] = {"timestamp_ms": timestamp}
     base = {"channel": CHANNEL, "respondent_key": sender, "message_id": f"{CHANNEL}:{mid}"}
     text = _string(message, "text", where)
@@ -137,7 +143,7 @@ def _postback(
     postback: dict[str, Any], sender: str, timestamp: int, where: str, start_payloads: Collection[str]
 ) -> Inbound:
     payload = _string(postback, "payload", where)
-    mid = _string(postback, "mid", where)
+    mid = _id_string(postback, "mid", where, MAX_MID)
     message_id = f"{CHANNEL}:{mid}" if mid else f"{CHANNEL}:pb:{sender}:{timestamp}"
     raw: dict[str, Any] = {"timestamp_ms": timestamp}
     base = {"channel": CHANNEL, "respondent_key": sender, "message_id": message_id}
@@ -185,6 +191,8 @@ def _sender(item: dict[str, Any], where: str) -> str | None:
         raise MessengerParseError(f"{where}.sender.id must be a string")
     if not psid:
         raise MessengerParseError(f"{where}.sender.id must not be empty")
+    if len(psid) > MAX_PSID or "\x00" in psid:
+        raise MessengerParseError(f"{where}.sender.id is not a page-scoped id")
     return psid
 
 
@@ -192,7 +200,7 @@ def _timestamp(item: dict[str, Any], where: str) -> int:
     value = item.get("timestamp")
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
         return int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 10**20:
         raise MessengerParseError(f"{where}.timestamp must be an integer (milliseconds)")
     return value
 
@@ -216,6 +224,13 @@ def _string(parent: dict[str, Any], key: str, where: str, required: bool = False
         raise MessengerParseError(f"{where}.{key} must be a string")
     if required and not value:
         raise MessengerParseError(f"{where}.{key} must not be empty")
+    return value.replace("\x00", "")  # no PostgreSQL text column can hold NUL
+
+
+def _id_string(parent: dict[str, Any], key: str, where: str, limit: int, required: bool = False) -> str | None:
+    value = _string(parent, key, where, required)
+    if value is not None and len(value) > limit:  # _string has dropped any NUL
+        raise MessengerParseError(f"{where}.{key} is not an id (over {limit} characters)")
     return value
 
 

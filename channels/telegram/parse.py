@@ -65,7 +65,7 @@ def parse_body(body: bytes, bot: "Bot | None" = None) -> list[Inbound]:
     """:func:`parse_update` on the raw webhook body (UTF-8 JSON); bad JSON is a TelegramParseError too."""
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError; deep nesting
         raise TelegramParseError(f"update: body is not UTF-8 JSON ({exc})") from exc
     return parse_update(data, bot)
 
@@ -103,14 +103,14 @@ def parse_update(data: dict[str, Any], bot: "Bot | None" = None) -> list[Inbound
             if start:
                 payload = (start.group(1) or "").strip()
                 invitation = payload if _PAYLOAD.fullmatch(payload) else None
-                return [Inbound(CHANNEL, key, kind="start", text=msg.text, invitation=invitation,
+                return [Inbound(CHANNEL, key, kind="start", text=_clean(msg.text), invitation=invitation,
                                 message_id=message_id, raw=raw)]
-            return [Inbound(CHANNEL, key, kind="text", text=msg.text, message_id=message_id, raw=raw)]
+            return [Inbound(CHANNEL, key, kind="text", text=_clean(msg.text), message_id=message_id, raw=raw)]
         media = next((m for m in _MEDIA if data["message"].get(m) is not None), None)
         if media is None:
             return []  # a service message (pinned, chat background, …): nothing the user said
         raw["media"] = media
-        return [Inbound(CHANNEL, key, kind="media", text=msg.caption or "", message_id=message_id, raw=raw)]
+        return [Inbound(CHANNEL, key, kind="media", text=_clean(msg.caption or ""), message_id=message_id, raw=raw)]
 
     if kind == "callback_query" and update.callback_query is not None:
         query = update.callback_query
@@ -128,7 +128,7 @@ def parse_update(data: dict[str, Any], bot: "Bot | None" = None) -> list[Inbound
         if choice is None and query.data.startswith(HASH_PREFIX):
             title = _button_title(data["callback_query"].get("message"), query.data)
             if title:
-                return [Inbound(CHANNEL, key, kind="text", text=title, message_id=message_id, raw=raw)]
+                return [Inbound(CHANNEL, key, kind="text", text=_clean(title), message_id=message_id, raw=raw)]
         return [Inbound(CHANNEL, key, kind="choice", choice=choice or query.data, message_id=message_id, raw=raw)]
 
     if kind == "my_chat_member" and update.my_chat_member is not None:
@@ -185,6 +185,11 @@ def _button_title(message: object, data: str) -> str | None:
     return None
 
 
+def _clean(text: str) -> str:
+    """What the user typed, without NUL: no PostgreSQL text column can hold it."""
+    return text.replace("\x00", "")
+
+
 def _kind(value: object) -> str:
     return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
         type(value), "number" if isinstance(value, (int, float)) else type(value).__name__)
@@ -201,6 +206,9 @@ def _int(parent: dict[str, Any], key: str, path: str) -> int:
     value = parent.get(key)
     if isinstance(value, bool) or not isinstance(value, int):
         raise TelegramParseError(f"{path}: {key!r} must be an integer, got {_missing_or(parent, key)}")
+    # Bot API integers fit 64 bits (ids: 52); a longer one would make an unstorable message or chat key
+    if not -(2**63) <= value < 2**63:
+        raise TelegramParseError(f"{path}: {key!r} is out of the 64-bit range")
     return value
 
 

@@ -23,6 +23,10 @@ TEXT_EVENTS = frozenset({"user_send_text", "user_click_button"})
 FOLLOW_EVENTS = frozenset({"follow", "unfollow"})
 
 InvitationTest = Callable[[str], bool]
+# Ids become database keys (inbox.message_key: 160 characters, contacts.address: 100; PostgreSQL
+# text holds no NUL). Real ones are 18-19 digits or 32 hex characters: anything far longer, or with
+# NUL, is garbage to acknowledge, not an event that would fail for ever in the inbox.
+MAX_ID = 64
 
 
 class ZaloParseError(ValueError):
@@ -56,14 +60,16 @@ def _message(event: Mapping[str, Any], name: str, is_invitation_code: Invitation
     msg_id = _text(message, "msg_id", "message.msg_id")
     if not msg_id:
         raise ZaloParseError("message.msg_id is empty")
+    if not _storable(msg_id):
+        raise ZaloParseError(f"message.msg_id is not an id (over {MAX_ID} characters or NUL)")
     common: dict[str, Any] = {
         "channel": CHANNEL, "respondent_key": user, "message_id": f"{CHANNEL}:{msg_id}",
         "raw": {"msg_id": msg_id, "timestamp_ms": timestamp},
     }
     if name in MEDIA_EVENTS:
         caption = message.get("text")
-        return Inbound(kind="media", text=caption if isinstance(caption, str) else "", **common)
-    text = _text(message, "text", "message.text")
+        return Inbound(kind="media", text=_clean(caption) if isinstance(caption, str) else "", **common)
+    text = _clean(_text(message, "text", "message.text"))
     choice = _pressed_choice(text, button_event=name == "user_click_button")
     if choice is not None:
         return Inbound(kind="choice", text=choice, choice=choice, **common)
@@ -128,18 +134,27 @@ def _text(parent: Mapping[str, Any], key: str, where: str) -> str:
     return value
 
 
+def _clean(text: str) -> str:
+    """What the user typed, without NUL: no PostgreSQL text column can hold it."""
+    return text.replace("\x00", "")
+
+
+def _storable(value: str) -> bool:
+    return len(value) <= MAX_ID and "\x00" not in value
+
+
 def _id(parent: Mapping[str, Any], where: str) -> str:
     value = parent.get("id")
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**MAX_ID:
         return str(value)
-    if isinstance(value, str) and value.strip():
+    if isinstance(value, str) and value.strip() and _storable(value.strip()):
         return value.strip()
     raise ZaloParseError(f"{where} is missing or not an id (a digit string)")
 
 
 def _timestamp(event: Mapping[str, Any]) -> int:
     value = event.get("timestamp")
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**18:
         return value
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
         return int(value)

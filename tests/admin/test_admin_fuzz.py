@@ -10,7 +10,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings as hsettings
-from schemathesis.checks import positive_data_acceptance
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from admin_api import accounts
 from bot.app import SERVICES
@@ -60,5 +60,10 @@ def test_no_request_gets_a_server_error(case: Any, server: Server, token: str) -
     # string matches the document, yet most are rightly refused with 422 and the reason. Every
     # other check, server errors first, applies to uploads too.
     upload = bool(case.media_type) and case.media_type != "application/json"
+    excluded = [positive_data_acceptance] if upload else []
+    # Our token replaces whatever Authorization header was generated, so a case made "negative"
+    # through that header is a valid request by the time it is sent.
+    if "Authorization" in (case.headers or {}):
+        excluded.append(negative_data_rejection)
     case.call_and_validate(base_url=server.url, headers={"Authorization": f"Bearer {token}"},
-                           excluded_checks=[positive_data_acceptance] if upload else None)
+                           excluded_checks=excluded or None)
