@@ -118,10 +118,13 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _recorder(who: Principal, action: str, object_id: str | None) -> service.OnChange:
+def recorder(who: Principal, action: str, object_id: str | None = None) -> service.OnChange:
+    """The audit record of a campaign change, in its transaction (the console uses it too); a new
+    campaign's id comes with the change."""
     async def on_change(conn: AsyncConnection, change: dict[str, Any]) -> None:
         unit = change.pop("unit_code", None)
-        await audit.record(conn, who, action, "campaign", object_id, unit, **change)
+        cid = change.pop("campaign_id", None) or object_id
+        await audit.record(conn, who, action, "campaign", cid, unit, **change)
     return on_change
 
 
@@ -150,13 +153,8 @@ async def create_campaign(call: Call) -> dict[str, Any]:
     b, who = call.body, call.principal
     spec = service.CampaignSpec(b.name, b.flow_id, tuple(b.units), b.send_from, b.send_until, b.weekdays_only,
                                 b.reminder_after_days, b.max_reminders, b.valid_days)
-
-    async def on_change(conn: AsyncConnection, change: dict[str, Any]) -> None:
-        unit = change.pop("unit_code", None)
-        await audit.record(conn, who, "campaign.create", "campaign", change.pop("campaign_id"), unit, **change)
-
     cid = await _step(service.create_campaign(call.services, spec, scope=who.scope, by=who.user_id, now=_now(),
-                                              on_change=on_change))
+                                              on_change=recorder(who, "campaign.create")))
     return await _visible(call, cid)
 
 
@@ -179,7 +177,7 @@ async def update_campaign(call: Call) -> dict[str, Any]:
     cid, who = call.params["campaign_id"], call.principal
     changes = call.body.model_dump(exclude_unset=True, exclude_none=True)
     return await _step(service.update_campaign(call.services, cid, changes, scope=who.scope, now=_now(),
-                                               on_change=_recorder(who, "campaign.update", cid)))
+                                               on_change=recorder(who, "campaign.update", cid)))
 
 
 @route("POST", "/campaigns/{campaign_id}/start", summary="Start (or resume) sending invitations and reminders",
@@ -187,7 +185,7 @@ async def update_campaign(call: Call) -> dict[str, Any]:
 async def start_campaign(call: Call) -> dict[str, Any]:
     cid, who = call.params["campaign_id"], call.principal
     return await _step(service.set_status(call.services, cid, "sending", scope=who.scope, now=_now(),
-                                          on_change=_recorder(who, "campaign.start", cid)))
+                                          on_change=recorder(who, "campaign.start", cid)))
 
 
 @route("POST", "/campaigns/{campaign_id}/pause", summary="Pause sending (nothing new is queued)", tag=TAG,
@@ -195,7 +193,7 @@ async def start_campaign(call: Call) -> dict[str, Any]:
 async def pause_campaign(call: Call) -> dict[str, Any]:
     cid, who = call.params["campaign_id"], call.principal
     return await _step(service.set_status(call.services, cid, "paused", scope=who.scope, now=_now(),
-                                          on_change=_recorder(who, "campaign.pause", cid)))
+                                          on_change=recorder(who, "campaign.pause", cid)))
 
 
 async def _import(call: Call, media_types: tuple[str, ...], read: Callable[[bytes], list[RawRow]]) -> dict[str, Any]:
@@ -209,7 +207,7 @@ async def _import(call: Call, media_types: tuple[str, ...], read: Callable[[byte
     cid, who = call.params["campaign_id"], call.principal
     try:
         done = await _step(service.import_list(call.services, cid, raw, scope=who.scope, now=_now(),
-                                               on_change=_recorder(who, "campaign.import", cid)))
+                                               on_change=recorder(who, "campaign.import", cid)))
     except service.ListRejected as e:
         details = [x.to_json() for x in e.errors[:MAX_LIST_ERRORS]]
         more = f" (the first {MAX_LIST_ERRORS} are listed)" if len(e.errors) > MAX_LIST_ERRORS else ""
@@ -253,7 +251,7 @@ async def list_invitees(call: Call) -> dict[str, Any]:
 async def opt_out(call: Call) -> dict[str, Any]:
     cid, iid, who = call.params["campaign_id"], call.params["invitee_id"], call.principal
     await _step(service.opt_out(call.services, cid, iid, scope=who.scope, now=_now(),
-                                on_change=_recorder(who, "campaign.opt_out", cid)))
+                                on_change=recorder(who, "campaign.opt_out", cid)))
     return {"ok": True}
 
 

@@ -14,6 +14,7 @@ from . import audit
 from .api import Call, route
 from .errors import conflict, forbidden, not_found
 from .models import Name, Page, PageQuery, Strict, Text
+from .public.answers import answer_link
 from .roles import ADMINS, ANSWERERS, OFFICIAL, Principal
 
 TAG = "Hỏi đáp"
@@ -38,6 +39,8 @@ class Question(BaseModel):
     created_at: datetime
     answered_at: datetime | None
     waiting_hours: float = Field(description="until answered, or until now while waiting")
+    web_link: str | None = Field(None, description="the answer's web page, for citizens whose chat window has "
+                                                   "closed (it also reaches their chat on their next message)")
 
 
 class AssignBody(Strict):
@@ -70,8 +73,9 @@ class ReportQuery(Strict):
     quarter: str = Field(pattern=r"^(19|20|21)\d{2}-Q[1-4]$", description="e.g. 2026-Q3")
 
 
-def _out(d: dict[str, Any]) -> Question:
-    return Question(**{k: d.get(k) for k in Question.model_fields})
+def _out(d: dict[str, Any], settings: Any) -> Question:
+    link = answer_link(settings, d["id"]) if d.get("status") in ("answered", "published") else None
+    return Question(**{k: d.get(k) for k in Question.model_fields if k != "web_link"}, web_link=link)
 
 
 def _recorder(who: Principal, action: str, ticket_id: str, **extra: Any) -> qa.OnChange:
@@ -96,7 +100,7 @@ async def list_questions(call: Call) -> dict[str, Any]:
     q = call.query
     rows = await qa.list_tickets(call.services, status=None if q.status == "all" else q.status, topic=q.topic,
                                  scope=call.principal.scope, limit=q.limit, offset=q.offset)
-    return {"items": [_out(r) for r in rows], "next_offset": q.offset + q.limit if len(rows) == q.limit else None}
+    return {"items": [_out(r, call.services.settings) for r in rows], "next_offset": q.offset + q.limit if len(rows) == q.limit else None}
 
 
 @route("GET", "/questions/report", summary="Quarterly Q&A report: received, answered, waiting times",
@@ -113,7 +117,7 @@ async def get_question(call: Call) -> Question:
     d = await qa.get_ticket(call.services, call.params["ticket_id"], scope=call.principal.scope)
     if d is None:
         raise not_found("question")
-    return _out(d)
+    return _out(d, call.services.settings)
 
 
 @route("POST", "/questions/{ticket_id}/assign", summary="Take a question, or give it to an official",

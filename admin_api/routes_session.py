@@ -12,6 +12,7 @@ from . import accounts, audit
 from .api import Call, route
 from .auth import bearer
 from .errors import ApiError, not_found
+from .login import LOCKOUT_SECONDS, log_in
 from .models import Name, Ok, Strict
 from .passwords import token_hash
 
@@ -44,19 +45,22 @@ def _me(call: Call) -> Me:
 
 
 @route("POST", "/login", summary="Log in with a password; returns a session token", tag=TAG, roles=None,
-       body=LoginBody, response=LoginResult, errors=(401,))
+       body=LoginBody, response=LoginResult, errors=(401, 429))
 async def login(call: Call) -> LoginResult:
+    """After MAX_FAILURES wrong passwords for one username from one address (console logins
+    included), 429 until the window passes; the password is not checked meanwhile."""
     services = call.services
-    user = await accounts.check_password(services.engine, call.body.username, call.body.password)
-    if user is None:
+    outcome = await log_in(services, call.body.username, call.body.password, call.request.remote or "", via="api")
+    if outcome.locked:
+        raise ApiError(429, "too_many_failures",
+                       f"too many failed logins for this username from your address: try again in "
+                       f"{LOCKOUT_SECONDS // 60} minutes", [{"retry_after_seconds": LOCKOUT_SECONDS}])
+    user = outcome.user
+    if outcome.token is None or user is None:
         raise ApiError(401, "bad_credentials", "wrong username or password")
-    hours = services.settings.admin_session_hours
-    async with services.engine.begin() as conn:
-        token, expires = await accounts.issue_token(conn, user.id, kind="session", ttl=timedelta(hours=hours))
-        await audit.record(conn, None, "login", "user", user.id, user.unit_code)
     scope = accounts.scope_for(services.units, user.role, user.unit_code)
-    assert expires is not None
-    return LoginResult(token=token, expires_at=expires, user=Me(
+    assert outcome.expires_at is not None
+    return LoginResult(token=outcome.token, expires_at=outcome.expires_at, user=Me(
         id=user.id, username=user.username, role=user.role, unit_code=user.unit_code,
         units=sorted(scope) if scope is not None else None))
 

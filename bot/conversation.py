@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -19,6 +20,7 @@ from typing import Any, Callable
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .campaigns.service import opt_out_respondent
 from .content.documents import chat_reply as document_search
 from .dialogues import Dialogues
 from .flows import AnswerCleared, AnswerSet, Env, Flow, FlowState, StepResult, start, step
@@ -49,6 +51,7 @@ _QUESTION_WORDS = re.compile(
     r"la gi|co phai|co duoc|duoc khong|co khong|bao nhieu|ai la|can gi|gom nhung gi|nhu nao|sao lai)\b")
 _CODE = re.compile(r"[A-HJKMNP-Z2-9]{8}")  # bot/invitations.py's alphabet and length
 STATE_TTL = 7 * 24 * 3600
+_FLOW_ID = re.compile(r"[a-z][a-z0-9_]{1,39}")
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,21 @@ class ConversationService:
         if len(self._respondents) > 200_000:
             self._respondents.popitem(last=False)
         return rid
+
+    async def respondent_ids(self, channel: str, keys: list[str], *, now: datetime | None = None) -> dict[str, str]:
+        """Platform id → respondent id for a whole batch, creating the missing respondents in ONE
+        transaction (campaigns address thousands at once; one commit each would take minutes)."""
+        hashes = {self._key_hash(channel, k): k for k in dict.fromkeys(keys)}
+        if not hashes:
+            return {}
+        now = now or self._clock()
+        async with self.engine.begin() as conn:
+            await conn.execute(upsert(self._dialect, respondents, [
+                {"id": _new_id("r"), "channel": channel, "key_hash": h, "created_at": now} for h in hashes],
+                ["channel", "key_hash"]))
+            rows = (await conn.execute(select(respondents.c.key_hash, respondents.c.id).where(and_(
+                respondents.c.channel == channel, respondents.c.key_hash.in_(list(hashes)))))).all()
+        return {hashes[r.key_hash]: r.id for r in rows}
 
     # ---- state -------------------------------------------------------------------------------
 
@@ -310,8 +328,13 @@ class ConversationService:
             return _Plan(documents, offer=None)
         open_flows = await self.flows.open_flows(self._clock())
         by_id = {f.id: f for f in open_flows}
-        if fold(text).replace(" ", "_") in by_id:
-            return await self._start(conv, replace(inbound, flow=fold(text).replace(" ", "_")), None)
+        typed_id = fold(text).replace(" ", "_")
+        if typed_id in by_id:
+            return await self._start(conv, replace(inbound, flow=typed_id), None)
+        if _FLOW_ID.fullmatch(typed_id) and await self.flows.get(typed_id) is not None:
+            # a published survey that is closed or not open yet: the polite answer a link to it gets
+            # (an unpublished one is not revealed: the message goes on like any other text)
+            return await self._start(conv, replace(inbound, flow=typed_id), None)
         if conv.menu and (text or choice):
             menu_flows = [by_id[f] for f in conv.menu if f in by_id]
             q = Question(key="_menu", type="single", text="", section="", number=0,
@@ -320,6 +343,8 @@ class ConversationService:
             if isinstance(picked, Accepted):
                 return await self._start(conv, replace(inbound, flow=picked.value), None)
         command = d.command(text) if text else None
+        if (command and command[0] == "stop") or _says_stop(d, text):
+            return await self._stop(inbound)
         if command and command[0] in ("menu", "help", "resume"):
             return await self._menu(conv, [])
         if self.nlu is not None and conv.offer and (text or choice):
@@ -350,7 +375,7 @@ class ConversationService:
         if u.intent == "thanks":
             return _Plan([Outbound(d.say("thanks_reply"))], offer=None)
         if u.intent == "stop":
-            return _Plan([Outbound(d.say("stop_idle"))], offer=None)
+            return await self._stop(inbound)
         if u.intent == "talk_to_official" and not looks_like_question(text) and len(text.split()) <= 8:
             return _Plan([Outbound(d.say("talk_to_official"))], offer={"official": True})
         if u.intent == "complaint":
@@ -410,6 +435,12 @@ class ConversationService:
         log("qa.forwarded", channel=inbound.channel, message=inbound.message_id, ticket=ticket.id,
             unit=ticket.unit_code, topic=ticket.topic)
         return _Plan([Outbound(self.dialogues.say(phrase))], offer=None, ticket=ticket)
+
+    async def _stop(self, inbound: Inbound) -> _Plan:
+        """STOP outside a survey: campaigns that wrote to this person send no more reminders."""
+        rid = await self.respondent_id(inbound.channel, inbound.respondent_key)
+        stopped = await opt_out_respondent(self.engine, rid, self._clock())
+        return _Plan([Outbound(self.dialogues.say("stop_opted_out" if stopped else "stop_idle"))], offer=None)
 
     async def _invitation_exists(self, code: str) -> bool:
         async with self.engine.connect() as conn:
@@ -516,6 +547,12 @@ class ConversationService:
 def looks_like_question(text: str) -> bool:
     """A question mark or a Vietnamese question phrase (with or without diacritics)."""
     return "?" in text or bool(_QUESTION_WORDS.search(fold(text)))
+
+
+def _says_stop(d: Dialogues, text: str) -> bool:
+    """The opt-out words compared WITH diacritics: folded, "dừng" would also be "đúng" and "dùng"."""
+    said = unicodedata.normalize("NFC", text).strip().lower().rstrip(".!")
+    return said in {unicodedata.normalize("NFC", w).strip().lower() for w in d.say("opt_out_words").split("|")}
 
 
 def _aware(dt: datetime) -> datetime:

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 _HERE = Path(__file__).parent
-MAX_BODY = 256 * 1024
+# uploads: a respondent list or a document (bot/content/files.py's 20 MB) with the form around it
+MAX_BODY = 21 * 1024 * 1024
 MOUNTED = web.AppKey("console_mounted", bool)
 ERRORS = {400: "Yêu cầu không hợp lệ.", 403: "Bạn không có quyền mở trang này.",
           404: "Không tìm thấy trang hoặc mục bạn cần (hoặc mục đó không thuộc đơn vị của bạn).",

@@ -17,6 +17,8 @@ PREFIX = "/api/v1/public"
 
 
 def setup_public(app: web.Application, services: Callable[[], "Services"]) -> None:
+    from .answers import PATH as ANSWER_PATH
+    from .answers import AnswerPages
     from .consultations import PublicConsultations
     from .documents import PublicDocuments
     from .http import FORM_PATH
@@ -36,3 +38,4 @@ def setup_public(app: web.Application, services: Callable[[], "Services"]) -> No
     app.router.add_get(PREFIX + r"/documents/{doc_id:d[0-9a-f]{16}}/file", d.file)
     app.router.add_get(f"{PAGE_PATH}{token}", p.page)
     app.router.add_post(f"{PAGE_PATH}{token}", p.post)
+    app.router.add_get(f"{ANSWER_PATH}{token}", AnswerPages(services).page)

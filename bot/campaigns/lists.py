@@ -13,7 +13,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..store.scope import covers
 from ..text import fold
@@ -173,8 +173,10 @@ class ListChecker:
     units: UnitCatalogue
     campaign_units: frozenset[str]
     today: date
-    # identity key ("phone:0912…", "telegram:5123…") → line, of people already imported
+    # digest of an identity ("phone:0912…", "telegram:5123…") → line, of people already imported
     known: dict[str, int] = field(default_factory=dict)
+    # how identities are compared: stored people are known by a keyed hash only (privacy.py)
+    digest: Callable[[str], str] = str
 
     def check(self, raw: Iterable[RawRow]) -> CheckedList:
         out = CheckedList()
@@ -183,14 +185,15 @@ class ListChecker:
             errors: list[RowError] = []
             person = self._row(line, row, errors)
             if person is not None:
-                for key in identities(person):
-                    if key in seen:
+                keys = [(key, self.digest(key)) for key in identities(person)]
+                for key, digest in keys:
+                    if digest in seen:
                         what = key.split(":", 1)[0]
-                        errors.append(RowError(line, None, f"the same person as line {seen[key]} (same {what})"))
+                        errors.append(RowError(line, None, f"the same person as line {seen[digest]} (same {what})"))
                         break
                 else:
-                    for key in identities(person):
-                        seen[key] = line
+                    for _, digest in keys:
+                        seen[digest] = line
             if errors:
                 out.errors += errors
             elif person is not None:

@@ -12,6 +12,7 @@ from ..store.scope import Scope
 from ..store.tables import outbox
 from ..store.tables_campaigns import campaign_invitees as inv
 from ..store.tables_campaigns import campaign_sends as sends
+from .privacy import vault
 from .status import campaign_unit_codes, invitee_rows, participation_query, rate
 
 if TYPE_CHECKING:
@@ -76,8 +77,9 @@ async def list_invitees(services: "Services", campaign_id: str, *, scope: Scope,
         rows = (await conn.execute(q.limit(limit).offset(offset))).all()
     settings = services.settings
     out = []
+    keys = vault(services)
     for r in rows:
-        d = dict(r._mapping)
+        d = keys.opened(r._mapping)
         d.pop("disposition", None)
         d["links"] = invitation_links(settings, d["code"])
         d["sent_by_unit"] = d["address"] is None

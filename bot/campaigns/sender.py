@@ -32,7 +32,7 @@ from ..store.tables_campaigns import campaigns
 from .hours import TZ, SendingHours
 from .messages import invitation
 from .pacing import CAPS, HORIZON, reserve, slot_step
-from .respondents import respondent_ids
+from .privacy import vault
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -110,8 +110,10 @@ async def _due(services: "Services", c: Any, channel: str, now: datetime, limit:
                     inv.c.opted_out_at.is_(None), invitations.c.response_id.is_(None),
                     ~select(sends.c.invitee_id).where(sends.c.invitee_id == inv.c.id, sends.c.round == 0).exists())
              .order_by(inv.c.created_at, inv.c.line).limit(limit))
+    keys = vault(services)
     async with services.engine.connect() as conn:
-        out = [Due(r.id, r.unit_code, r.address, r.code, r.respondent_id, 0) for r in await conn.execute(first)]
+        out = [Due(r.id, r.unit_code, keys.sealer.open(r.address, r.id), r.code, r.respondent_id, 0)
+               for r in await conn.execute(first)]
         if len(out) < limit and c.max_reminders > 0:
             last = (select(sends.c.invitee_id, func.max(sends.c.round).label("r"))
                     .where(sends.c.campaign_id == c.id, sends.c.channel == channel)
@@ -127,7 +129,7 @@ async def _due(services: "Services", c: Any, channel: str, now: datetime, limit:
                              outbox.c.status == "sent",
                              outbox.c.sent_at <= now - timedelta(days=c.reminder_after_days), not_final)
                       .order_by(outbox.c.sent_at, inv.c.id).limit(limit - len(out)))
-            out += [Due(r.id, r.unit_code, r.address, r.code, r.respondent_id, r.r + 1)
+            out += [Due(r.id, r.unit_code, keys.sealer.open(r.address, r.id), r.code, r.respondent_id, r.r + 1)
                     for r in await conn.execute(remind)]
     return out
 
@@ -170,7 +172,8 @@ async def _write(conn: AsyncConnection, sealer: Sealer, c: Any, channel: str,
 async def _prepare(services: "Services", flow: Flow, channel: str, batch: list[tuple[Due, datetime]],
                    now: datetime) -> list[tuple[Due, datetime, str, dict[str, Any]]]:
     """Each invitee's pseudonymous respondent (created at the first send) and the message text."""
-    created = await respondent_ids(services, channel, [i.address for i, _ in batch if not i.respondent_id], now)
+    created = await services.conversation.respondent_ids(
+        channel, [i.address for i, _ in batch if not i.respondent_id], now=now)
     return [(item, slot, item.respondent_id or created[item.address], _message(services, flow, item))
             for item, slot in batch]
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..invitations import new_code
 from ..logs import log
@@ -20,7 +20,8 @@ from ..store.scope import Scope, covers, within
 from ..store.tables import invitations
 from ..store.tables_campaigns import campaign_invitees, campaign_units, campaigns
 from .hours import TZ, SendingHours
-from .lists import ListChecker, ListRow, RawRow, RowError, identities
+from .lists import ListChecker, ListRow, RawRow, RowError
+from .privacy import InviteeVault, vault
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -195,9 +196,10 @@ async def import_list(services: "Services", campaign_id: str, raw: list[RawRow],
         c = await _get(conn, campaign_id, scope)
         if c is None:
             raise LookupError("campaign")
-        known = await _known(conn, campaign_id)
+        keys = vault(services)
+        known = await _known(conn, campaign_id, keys)
     checker = ListChecker(services.units, frozenset(u for u in c["units"] if covers(scope, u)),
-                          now.astimezone(TZ).date(), known)
+                          now.astimezone(TZ).date(), known, keys.digest)
     checked = checker.check(raw)
     if checked.errors:
         raise ListRejected(checked.errors)
@@ -207,7 +209,7 @@ async def import_list(services: "Services", campaign_id: str, raw: list[RawRow],
     for attempt in range(3):  # a code collision (1 in 10^11 per code) rolls back; new codes, again
         try:
             async with services.engine.begin() as conn:
-                await _store(conn, c, checked.rows, now, expires)
+                await _store(conn, keys, c, checked.rows, now, expires)
                 await on_change(conn, {"unit_code": _audit_unit(c), "imported": len(checked.rows)})
             break
         except IntegrityError:
@@ -222,19 +224,21 @@ async def import_list(services: "Services", campaign_id: str, raw: list[RawRow],
     return result
 
 
-async def _known(conn: AsyncConnection, campaign_id: str) -> dict[str, int]:
-    rows = (await conn.execute(select(campaign_invitees.c.line, campaign_invitees.c.channel,
-                                      campaign_invitees.c.address, campaign_invitees.c.phone,
-                                      campaign_invitees.c.email).where(
+async def _known(conn: AsyncConnection, campaign_id: str, keys: InviteeVault) -> dict[str, int]:
+    """Who is on the list already, as identity digests: nothing is decrypted to compare."""
+    rows = (await conn.execute(select(
+        campaign_invitees.c.id, campaign_invitees.c.line, campaign_invitees.c.channel, campaign_invitees.c.address,
+        campaign_invitees.c.phone, campaign_invitees.c.email, campaign_invitees.c.address_digest,
+        campaign_invitees.c.phone_digest, campaign_invitees.c.email_digest).where(
         campaign_invitees.c.campaign_id == campaign_id))).all()
     known: dict[str, int] = {}
     for r in rows:
-        for key in identities(ListRow(r.line, "", "", r.channel, r.address, r.phone, r.email)):
-            known.setdefault(key, r.line)
+        for digest in keys.identity_digests(r._mapping):
+            known.setdefault(digest, r.line)
     return known
 
 
-async def _store(conn: AsyncConnection, c: dict[str, Any], rows: list[ListRow], now: datetime,
+async def _store(conn: AsyncConnection, keys: InviteeVault, c: dict[str, Any], rows: list[ListRow], now: datetime,
                  expires: datetime | None) -> None:
     codes = set[str]()
     while len(codes) < len(rows):
@@ -245,10 +249,11 @@ async def _store(conn: AsyncConnection, c: dict[str, Any], rows: list[ListRow], 
         await conn.execute(insert(invitations), [
             {"code": code, "flow_id": c["flow_id"], "unit_code": r.unit_code, "context": None, "created_at": now,
              "expires_at": expires} for r, code in chunk])
+        ids = ["i" + secrets.token_hex(8) for _ in chunk]
         await conn.execute(insert(campaign_invitees), [
-            {"id": "i" + secrets.token_hex(8), "campaign_id": c["id"], "unit_code": r.unit_code, "line": r.line,
-             "name": r.name, "channel": r.channel, "address": r.address, "phone": r.phone, "email": r.email,
-             "code": code, "respondent_id": None, "opted_out_at": None, "created_at": now} for r, code in chunk])
+            {"id": iid, "campaign_id": c["id"], "unit_code": r.unit_code, "line": r.line, "channel": r.channel,
+             **keys.sealed_row(iid, r), "code": code, "respondent_id": None, "opted_out_at": None, "created_at": now}
+            for iid, (r, code) in zip(ids, chunk)])
 
 
 async def opt_out(services: "Services", campaign_id: str, invitee_id: str, *, scope: Scope, now: datetime,
@@ -261,7 +266,27 @@ async def opt_out(services: "Services", campaign_id: str, invitee_id: str, *, sc
         if row is None:
             raise LookupError("invitee")
         if row.opted_out_at is None:
-            await conn.execute(update(campaign_invitees).where(campaign_invitees.c.id == invitee_id)
-                               .values(opted_out_at=now))
+            await _mark_opted_out(conn, [invitee_id], now)
             await on_change(conn, {"unit_code": row.unit_code})
     log("campaign.opt_out", campaign=campaign_id, invitee=invitee_id)
+
+
+async def opt_out_respondent(engine: AsyncEngine, respondent_id: str, now: datetime) -> int:
+    """STOP typed in the chat outside a survey: every campaign that wrote to this respondent stops
+    (the citizen does not know, and should not need to know, which campaign a reminder came from).
+    Returns how many invitations were opted out."""
+    async with engine.begin() as conn:
+        rows = (await conn.execute(select(campaign_invitees.c.id, campaign_invitees.c.campaign_id).where(
+            campaign_invitees.c.respondent_id == respondent_id, campaign_invitees.c.opted_out_at.is_(None)))).all()
+        await _mark_opted_out(conn, [r.id for r in rows], now)
+    for r in rows:
+        log("campaign.opt_out", campaign=r.campaign_id, invitee=r.id, by="chat")
+    return len(rows)
+
+
+async def _mark_opted_out(conn: AsyncConnection, invitee_ids: list[str], now: datetime) -> None:
+    """The one place an opt-out is written; the sender's queries skip these rows from then on."""
+    if invitee_ids:
+        await conn.execute(update(campaign_invitees).where(campaign_invitees.c.id.in_(invitee_ids),
+                                                           campaign_invitees.c.opted_out_at.is_(None))
+                           .values(opted_out_at=now))

@@ -1,8 +1,8 @@
 """Campaigns (issue D): a flow sent to a list of people of some units, with reminders.
 
 Contact details of invitees are personal data: kept here only as long as the campaign needs
-them (the unit sends links to people without a chat account), never logged, read through the
-admin API by the roles that send invitations. What each invitee did is not copied here: it is
+them (the unit sends links to people without a chat account), sealed at rest, never logged,
+read through the admin API by the roles that send invitations. What each invitee did is not copied here: it is
 derived from ``invitations``, ``responses`` and ``outbox`` (bot/campaigns/status.py), so it
 cannot drift from what happened.
 """
@@ -49,13 +49,21 @@ campaign_invitees = Table(
     Column("unit_code", String(40), nullable=False),
     # the line of the uploaded list, so an official can find the person in their own file
     Column("line", Integer, nullable=False),
-    Column("name", String(200), nullable=False),
+    # name, address, phone and email are sealed with the row's id (bot/campaigns/privacy.py):
+    # "v1:" + base64 of nonce, ciphertext and tag, so about 4/3 of 28 bytes more than the value
+    # (a 200-character Vietnamese name is up to 600 bytes of UTF-8)
+    Column("name", String(900), nullable=False),
     # zalo | telegram | messenger with a platform id in ``address``; None: the unit sends the links
     Column("channel", String(20)),
-    Column("address", String(100)),
+    Column("address", String(200)),
     # kept only for invitees without a chat address (the unit reaches them by phone or e-mail)
-    Column("phone", String(20)),
-    Column("email", String(200)),
+    Column("phone", String(80)),
+    Column("email", String(320)),
+    # keyed HMACs of "channel:address", "phone:…", "email:…": finding the same person again in a
+    # list without decrypting anyone (None on rows written before sealing: hashed when read)
+    Column("address_digest", String(64)),
+    Column("phone_digest", String(64)),
+    Column("email_digest", String(64)),
     Column("code", String(32), nullable=False, unique=True),
     # the pseudonymous respondent the invitation is sent to (set at the first send)
     Column("respondent_id", String(32)),

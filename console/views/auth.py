@@ -5,9 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from admin_api.auth import COOKIE
+from admin_api.login import LOCKOUT_SECONDS, log_in
 
 from ..security import cookie_options, rotate_csrf
-from ..session import LOCKOUT_SECONDS, log_in, log_out, session_token
+from ..session import log_out, session_token
 from ..web import PRINCIPAL, home_for, is_https, redirect, render, safe_next, services_of
 from .table import ROUTES
 
@@ -30,7 +31,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     username, password = str(form.get("username", ""))[:80], str(form.get("password", ""))[:200]
     services = services_of(request)
-    result = await log_in(services, username, password, request.remote or "")
+    result = await log_in(services, username, password, request.remote or "", via="console")
     if result.token is None:
         return render(request, "login.html", status=429 if result.locked else 401, next=str(form.get("next", "")),
                       notice=None, error=LOCKED if result.locked else WRONG, username=username)

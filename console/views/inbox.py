@@ -12,6 +12,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from admin_api import audit
+from admin_api.public.answers import answer_link
 from admin_api.roles import ADMINS, ANSWERERS, Principal
 from bot import qa
 
@@ -66,7 +67,8 @@ async def _question_page(ctx: Ctx, ticket_id: str, *, error: str | None = None, 
     if not draft and use:
         draft = next((c["answer"] for c in closest if c["id"] == use), "")
     names = await usernames(ctx, {u for u in (ticket["assigned_to"], ticket["answered_by"]) if u})
-    return ctx.render("question.html", status=status, q=ticket, closest=closest, names=names, error=error,
+    link = answer_link(ctx.services.settings, ticket["id"]) if ticket["status"] in ("answered", "published") else None
+    return ctx.render("question.html", status=status, q=ticket, closest=closest, names=names, error=error, link=link,
                       draft=draft or "", done=DONE.get(ctx.request.query.get("done", "")),
                       can_approve=ctx.who.role in ADMINS, waiting=ticket["status"] in qa.WAITING)
 

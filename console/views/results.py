@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select
 from admin_api import audit
 from admin_api.roles import READERS, SYSTEM_ADMIN
 from bot.analytics import export_responses, parse_period, score_flow
+from bot.analytics.report import render_report
 from bot.store.tables import flows
 
 from ..chart import indices_chart
@@ -143,3 +144,34 @@ async def export(ctx: Ctx) -> web.StreamResponse:
         return response
     finally:
         path.unlink(missing_ok=True)
+
+
+REPORTS = {"html": "text/html; charset=utf-8", "pdf": "application/pdf", "xlsx": EXPORTS["xlsx"]}
+
+
+@ROUTES.get(r"/results/report.{fmt:html|pdf|xlsx}")
+@page(frozenset({SYSTEM_ADMIN}))
+async def report(ctx: Ctx) -> web.StreamResponse:
+    """The period report ``hailong report`` writes (rankings of units, element profile, change
+    against the previous period, participation). It ranks every unit against the others, so only
+    system administrators download it; a unit's readers have the table, chart and exports."""
+    available = await scored_flows(ctx)
+    choice, error = _choice(ctx, [f for f, _ in available], _unit_options(ctx))
+    if choice is None:
+        return ctx.render("error.html", status=422, message=error)
+    fmt = ctx.request.match_info["fmt"]
+    previous = ctx.request.query.get("previous") or None
+    with tempfile.TemporaryDirectory(prefix="hailong-report-") as tmp:
+        try:
+            [path] = await asyncio.get_running_loop().run_in_executor(None, lambda: render_report(
+                sync_engine(ctx), choice.flow_id, period=choice.period, previous=previous, out_dir=Path(tmp),
+                formats=[fmt], units=ctx.services.units))
+        except ValueError as e:
+            return ctx.render("error.html", status=422, message=f"Không lập được báo cáo: {e}")
+        async with ctx.services.engine.begin() as conn:
+            await audit.record(conn, ctx.who, "report", "flow", choice.flow_id, None, format=fmt, period=choice.period,
+                               via="console")
+        body = path.read_bytes()
+    name = f"bao_cao_{choice.flow_id}_{choice.period}.{fmt}".replace("..", "_den_")
+    return web.Response(body=body, headers={"Content-Type": REPORTS[fmt],
+                                            "Content-Disposition": f'attachment; filename="{name}"'})

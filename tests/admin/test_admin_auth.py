@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import update
 
@@ -95,3 +96,32 @@ async def test_every_change_is_in_the_audit_log(admin: Admin) -> None:
     log = await admin.call("GET", "/audit", root)
     actions = [e["action"] for e in log["items"]]
     assert "user.create" in actions and "login" in actions
+
+
+async def test_repeated_wrong_passwords_lock_the_login_even_for_the_right_one(admin: Admin) -> None:
+    await admin.user("nv4", "official", "p.ha_noi")
+
+    async def attempt(password: str) -> tuple[int, dict[str, Any]]:
+        resp = await admin.client.post(f"{API}/login", json={"username": "nv4", "password": password})
+        return resp.status, await resp.json()
+
+    assert [(await attempt("sai-mat-khau"))[0] for _ in range(4)] == [401] * 4
+    status, body = await attempt("sai-mat-khau")
+    assert status == 429
+    assert body["error"]["code"] == "too_many_failures"
+    assert body["error"]["message"] == ("too many failed logins for this username from your address: "
+                                        "try again in 15 minutes")
+    assert body["error"]["details"] == [{"retry_after_seconds": 900}]
+    assert (await attempt(PASSWORD))[0] == 429  # not even checked while locked
+    await admin.login("other", "official", "p.ha_noi")  # another account is not affected
+
+
+async def test_console_failures_count_for_the_api_too(admin: Admin) -> None:
+    """A guesser gains nothing by switching from the console's form to the API."""
+    from admin_api.login import log_in
+
+    await admin.user("nv5", "official", "p.ha_noi")
+    for _ in range(5):
+        await log_in(admin.services, "nv5", "sai-mat-khau", "127.0.0.1", via="console")
+    resp = await admin.client.post(f"{API}/login", json={"username": "nv5", "password": PASSWORD})
+    assert resp.status == 429

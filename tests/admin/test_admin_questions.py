@@ -94,3 +94,18 @@ def _this_quarter() -> str:
     from datetime import datetime, timezone
     now = datetime.now(timezone.utc)
     return f"{now.year}-Q{(now.month - 1) // 3 + 1}"
+
+
+async def test_an_answer_also_has_a_signed_web_page(admin: Admin) -> None:
+    """For a citizen whose chat window closed: the unit can give them the answer's address."""
+    _, ticket = await admin.citizen_asks(Q_HUE, "p.hue")
+    h = await admin.login("nv.hue", "official", "p.hue")
+    assert (await admin.call("GET", f"/questions/{ticket}", h))["web_link"] is None
+    await admin.call("POST", f"/questions/{ticket}/answer", h, json={"answer": "Cần giấy đề nghị & bản sao CCCD."})
+    link = (await admin.call("GET", f"/questions/{ticket}", h))["web_link"]
+    path = link[link.index("/tra-loi/"):]
+    page = await admin.client.get(path)
+    text = await page.text()
+    assert page.status == 200 and "Cần giấy đề nghị &amp; bản sao CCCD." in text and "hộ kinh doanh" in text
+    forged = await admin.client.get("/tra-loi/" + ticket)
+    assert forged.status == 404

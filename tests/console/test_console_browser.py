@@ -218,3 +218,23 @@ def test_the_inbox_fits_a_phone_screen(server: live.Server, browser: Any) -> Non
     expect(page.get_by_role("link", name="Bỏ qua, đến nội dung chính")).to_be_focused()
     assert tab.violations == []
     context.close()
+
+
+def test_a_refused_list_shows_each_problem_by_line_in_vietnamese(server: live.Server, tab: Browser) -> None:
+    user(server, "qt.danang", "unit_admin", "p.da_nang")
+    page = tab.login("qt.danang")
+    page = tab.open("/console/campaigns")
+    page.get_by_label("Tên chiến dịch").fill("Khảo sát PAR INDEX Đà Nẵng")
+    page.get_by_label("Bộ câu hỏi").select_option(value="par_index")
+    page.get_by_label("Thành phố Đà Nẵng").check()
+    page.get_by_role("button", name="Tạo chiến dịch").click()
+    expect(page.get_by_role("status")).to_contain_text("Đã tạo chiến dịch")
+
+    listing = "Họ tên,Kênh,Tài khoản,Số điện thoại\nAn,telegram,5123456789,\n,,,0912345678\nBình,,,0912\n"
+    page.get_by_label("Tệp danh sách").set_input_files(
+        {"name": "danh-sach.csv", "mimeType": "text/csv", "buffer": listing.encode()})
+    page.get_by_role("button", name="Tải lên").click()
+    expect(page.get_by_role("alert")).to_contain_text("Danh sách có 2 lỗi nên chưa nhập người nào.")
+    problems = page.get_by_role("table", name="Các lỗi trong danh sách")
+    expect(problems.get_by_role("row").filter(has_text="thiếu họ tên")).to_contain_text("3")
+    expect(problems.get_by_role("row").filter(has_text="không phải số điện thoại Việt Nam")).to_contain_text("4")

@@ -54,6 +54,7 @@ async def test_an_answer_held_for_review_reaches_the_citizen_when_the_unit_admin
     await console.get(f"/console/questions/{ticket}")
     await console.post(f"/console/questions/{ticket}/approve", {"publish": "1"})
     assert "Đã duyệt và gửi" in await console.follow()
+    assert "/tra-loi/" in console.page  # the answer's web address, for a citizen whose chat window closed
     assert (await citizens.chat(chat))[-1] == "Liên hệ UBND phường nơi nộp hồ sơ."
     assert (await console.services.nlu.entry(f"q.{ticket}")) is not None  # published to the knowledge base
     audit = await console.get("/console/audit")
@@ -124,10 +125,17 @@ async def test_results_and_exports_show_only_the_readers_units(console: Console)
     assert resp.status == 422
     resp = await console.client.get(f"/console/results/export.xlsx?flow=sipas&period={year}&unit=p.hue")
     assert resp.status == 200 and (await resp.read())[:2] == b"PK"
+    resp = await console.client.get(f"/console/results/report.pdf?flow=sipas&period={year}&unit=p.hue")
+    assert resp.status == 403  # the period report ranks every unit: system administrators only
     await console.logout()
     await console.login("root", "system_admin")
     page = await console.get(f"/console/results?flow=sipas&period={year}&unit=")
     assert "Phiếu hợp lệ: <strong>5</strong>" in page and "Thành phố Hà Nội" in page and "Thành phố Huế" in page
+    assert "/results/report.pdf" in page
+    resp = await console.client.get(f"/console/results/report.pdf?flow=sipas&period={year}&unit=")
+    assert resp.status == 200 and (await resp.read())[:5] == b"%PDF-"
+    resp = await console.client.get(f"/console/results/report.html?flow=sipas&period={year}&unit=")
+    assert resp.status == 200 and "<svg" in (await resp.text())
 
 
 async def test_each_role_sees_only_its_pages(console: Console) -> None:
