@@ -47,6 +47,7 @@ Examples::
 """
 from __future__ import annotations
 
+import abc
 import argparse
 import asyncio
 import contextlib
@@ -131,13 +132,14 @@ class Mix:
 Turn = tuple[str, float]  # "ok" or an error key ("web:429", "zalo:lost", "rasa:timeout", ...)
 
 
-class SimUser:
+class SimUser(abc.ABC):
     """One simulated person; ``turn`` sends their next message and waits for the whole reply."""
 
     kind = ""
 
+    @abc.abstractmethod
     async def turn(self) -> Turn:
-        raise NotImplementedError
+        ...
 
 
 class HailongWebUser(SimUser):
@@ -303,7 +305,7 @@ def _rss_mb(pids: list[int]) -> float:
     return round(total / 1024, 1)
 
 
-class Target:
+class Target(abc.ABC):
     """A system under test: started once, then driven through several steps."""
 
     name = ""
@@ -316,17 +318,21 @@ class Target:
     def label(self) -> str:
         return f"{self.name} w{self.workers}"
 
+    @abc.abstractmethod
     async def start(self, http: aiohttp.ClientSession) -> None:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     async def stop(self) -> None:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def pids(self) -> list[int]:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def user(self, kind: str, idx: int, rng: random.Random) -> SimUser:
-        raise NotImplementedError
+        ...
 
     async def settle(self) -> dict[str, Any]:
         """Between steps: let queued work finish so that one step's backlog is not the next's."""

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -72,19 +74,34 @@ def rasa_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     log = open(log_path, "w")
     proc = subprocess.Popen([str(REPO_ROOT / "scripts" / "rasa_serve"), "--port", str(port),
                              "--timeout", str(READY_TIMEOUT)],
-                            cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:  # copies the server's output to the log and hands it to the waiting test
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            log.flush()
+            lines.put(line)
+        lines.put(None)
+
+    pumping = threading.Thread(target=pump, daemon=True)
+    pumping.start()
     try:
+        # rasa_serve prints "rasa: ready at URL" once /status answers with the model loaded
         deadline = time.monotonic() + READY_TIMEOUT
         while True:
-            status = _status(url)
-            if status and status.get("model_file"):
-                break
-            if proc.poll() is not None:
-                pytest.fail(f"the Rasa server exited ({proc.returncode}):\n{_tail(log_path.read_text())}")
-            if time.monotonic() > deadline:
+            try:
+                line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
                 pytest.fail(f"the Rasa server was not ready after {READY_TIMEOUT}s:\n{_tail(log_path.read_text())}")
-            time.sleep(0.5)
+            if line is None:
+                pytest.fail(f"the Rasa server exited ({proc.wait()}):\n{_tail(log_path.read_text())}")
+            if line.startswith("rasa: ready at"):
+                break
+        status = _status(url)
+        assert status and status.get("model_file"), status
         print(f"\nrasa: built/checked in {built:.1f}s, server ready in "
               f"{time.monotonic() - started - built:.1f}s at {url} ({status['model_file']})")
         yield url
@@ -96,4 +113,5 @@ def rasa_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
+        pumping.join(timeout=10)
         log.close()
