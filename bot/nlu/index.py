@@ -47,6 +47,8 @@ class IndexParams:
     w_char: float = 0.3
     w_cov_a: float = 0.0       # how much of the query the entry's answer contains
     w_facet: float = 0.0       # +1 the entry's question asks what the query asks (where, how long…), -1 another thing
+    w_cov_e: float = 0.0       # how much of the query the entry as a whole (question and answer) contains
+    w_miss: float = 0.0        # the weightiest query word the entry's question lacks
     partial: float = 0.5       # credit for a word that shares a syllable with the entry's
     depth: int = 10  # how many BM25 hits get the full features
 
@@ -68,6 +70,7 @@ class Hit:
     char: float
     cov_a: float = 0.0
     facet: float = 0.0
+    cov_e: float = 0.0
     info: float = 0.0    # matched information, in "rare words" (idf / the idf of an unseen word), at most 2
     miss: float = 0.0    # the weightiest query word the entry lacks, in the same unit (0 … 1)
     unknown: float = 0.0  # share of the query's weight that no entry has
@@ -75,7 +78,8 @@ class Hit:
 
     def features(self) -> dict[str, float]:
         return {"score": self.score, "margin": self.margin, "bm25n": self.bm25n, "cov_q": self.cov_q,
-                "cov_d": self.cov_d, "char": self.char, "cov_a": self.cov_a, "facet": self.facet, "info": self.info,
+                "cov_d": self.cov_d, "char": self.char, "cov_a": self.cov_a, "facet": self.facet, "cov_e": self.cov_e,
+                "info": self.info,
                 "miss": self.miss, "unknown": self.unknown}
 
 
@@ -290,12 +294,13 @@ class KbIndex:
             bm25n = float(scores[d]) / qnorm if qnorm else 0.0
             answer_units = self.answer_units[d]
             cov_a = sum(v for u, v in uni.items() if u in answer_units) / uni_mass
+            cov_e = sum(v for u, v in uni.items() if u in answer_units or u in doc_units) / uni_mass
             facet = _facet_agreement(qfacets, self.doc_facets[d])
             s = (p.w_bm25 * bm25n + p.w_cov_q * cov_q + p.w_cov_d * cov_d + p.w_char * char
-                 + p.w_cov_a * cov_a + p.w_facet * facet)
+                 + p.w_cov_a * cov_a + p.w_facet * facet + p.w_cov_e * cov_e + p.w_miss * missing / (2 * max_idf))
             if unit:
                 s *= _unit_factor(self.entries[d].unit, unit)
-            hits.append(Hit(doc=d, score=s, bm25n=bm25n, cov_q=cov_q, cov_d=cov_d, char=char, cov_a=cov_a, facet=facet,
+            hits.append(Hit(doc=d, score=s, bm25n=bm25n, cov_q=cov_q, cov_d=cov_d, char=char, cov_a=cov_a, facet=facet, cov_e=cov_e,
                             info=min(2.0, matched / max_idf), miss=missing / (2 * max_idf), unknown=unknown))
         hits.sort(key=lambda h: -h.score)
         for i, h in enumerate(hits):

@@ -14,7 +14,7 @@ from bot.nlu.evaluate import EvalItem
 from bot.nlu.index import IndexParams, KbIndex
 from bot.nlu.kb import KbEntry
 from bot.nlu.normalize import load_synonyms
-from bot.nlu.rerank import FEATURES, candidate_lists, cross_validate, fit_weights, learn_ranking, top1
+from bot.nlu.rerank import FEATURES, candidate_lists, cross_validate, fit_weights, learn_ranking, top1, weights_of
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -67,8 +67,7 @@ def test_learned_weights_put_the_right_entry_first(nlu_dir: Path) -> None:
     assert 0.0 <= cross_validate(lists, folds=4) <= 1.0
     weights, report = learn_ranking(index, DEV)
     assert weights["w_bm25"] == 1.0 and set(report) >= {"top1_in_sample", "top1_out_of_fold", "recall_at_depth"}
-    assert top1(lists, np.array([weights[k] for k in ("w_bm25", "w_cov_q", "w_cov_d", "w_char", "w_cov_a",
-                                                      "w_facet")])) == 1.0
+    assert top1(lists, weights_of(weights)) == 1.0
 
 
 def test_calibrate_writes_the_learned_ranking(nlu_dir: Path, tmp_path: Path) -> None:
