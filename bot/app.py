@@ -9,12 +9,15 @@ from aiohttp import web
 
 from .jobs import JobContext, Jobs, open_jobs
 from .logs import log, setup_logging
+from .overload import Gate, gate_middleware
 from .services import Services, build_services
 from .settings import Settings
 
 SERVICES = web.AppKey("services", Services)
 # background work of this process: ``app[JOBS].enqueue("export_responses", ...)`` from handlers
 JOBS = web.AppKey("jobs", Jobs)  # type: ignore[type-abstract]
+# load shedding of inline requests (bot.overload); absent when turned off
+GATE = web.AppKey("gate", Gate)
 
 
 def create_app(settings: Settings, *, background: bool = True) -> web.Application:
@@ -27,6 +30,9 @@ def create_app(settings: Settings, *, background: bool = True) -> web.Applicatio
     from channels.webchat import setup_webchat
 
     app = web.Application(client_max_size=64 * 1024)
+    if settings.shed_max_inflight and settings.shed_max_wait:
+        app[GATE] = Gate(settings.shed_max_inflight, settings.shed_max_wait)
+        app.middlewares.append(gate_middleware(app[GATE], _inline))
 
     def conversation():  # type: ignore[no-untyped-def]
         return app[SERVICES].conversation
@@ -63,6 +69,13 @@ def create_app(settings: Settings, *, background: bool = True) -> web.Applicatio
 
     app.cleanup_ctx.append(background_work)
     return app
+
+
+def _inline(path: str) -> bool:
+    """Requests answered inline by the conversation core: what load shedding gates. Not a web
+    chat's WebSocket (it would hold a slot as long as it stays open), webhooks (bounded by the
+    inbox), the console and admin API (officials must get in during a surge) or health checks."""
+    return path.startswith(("/api/v1/chat/", "/api/v1/public/", "/y-kien/")) and not path.endswith("/ws")
 
 
 def serve(settings: Settings) -> None:

@@ -31,7 +31,7 @@ from .conversation import ConversationService
 from .logs import log
 from .messages import Inbound
 from .sealing import Sealer
-from .metrics import MESSAGE_SECONDS, MESSAGES, WEBHOOK_EVENTS
+from .metrics import INBOX_DELAY, MESSAGE_SECONDS, MESSAGES, WEBHOOK_EVENTS
 from .store.db import upsert
 from .store.tables import contacts, inbox, outbox
 
@@ -60,7 +60,11 @@ class Inbox:
         self.on_outbox: Callable[[], None] = on_outbox or (lambda: None)
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._dialect = engine.dialect.name
-        self._queues: dict[tuple[str, str], deque[tuple[int, Inbound]]] = {}
+        self._queues: dict[tuple[str, str], deque[tuple[int, Inbound, float]]] = {}
+        self._queued = 0
+        # how long the last event to start waited since it was queued, and when it started
+        self._delay = 0.0
+        self._delay_at = 0.0
         self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._idle = asyncio.Event()
         self._idle.set()
@@ -98,7 +102,11 @@ class Inbox:
     def enqueue(self, row_id: int, ev: Inbound) -> None:
         """Handle a recorded event in this process, after the sender's events queued before it."""
         key = (ev.channel, ev.respondent_key)
-        self._queues.setdefault(key, deque()).append((row_id, ev))
+        now = time.monotonic()
+        if not self._queued:  # nothing has waited longer than from now
+            self._delay, self._delay_at = 0.0, now
+        self._queues.setdefault(key, deque()).append((row_id, ev, now))
+        self._queued += 1
         if key not in self._workers:
             self._idle.clear()
             self._workers[key] = asyncio.create_task(self._work(key))
@@ -107,8 +115,12 @@ class Inbox:
         queue = self._queues[key]
         try:
             while queue:
-                row_id, ev = queue.popleft()
+                row_id, ev, queued_at = queue.popleft()
                 async with self._handling:
+                    self._queued -= 1
+                    self._delay_at = time.monotonic()
+                    self._delay = self._delay_at - queued_at
+                    INBOX_DELAY.set(self._delay)
                     try:
                         handled = await self._handle_through(row_id, ev)
                     except Exception as e:  # the database is unreachable: recover() takes them up later
@@ -118,6 +130,7 @@ class Inbox:
                         # an earlier event failed: the later ones wait for recover(), in order
                         queue.clear()
         finally:
+            self._queued -= len(queue)  # cancelled at shutdown: recover() takes them up
             del self._queues[key]
             del self._workers[key]
             if not self._workers:
@@ -205,7 +218,7 @@ class Inbox:
             rows = (await conn.execute(select(inbox.c.id, inbox.c.payload).where(and_(
                 inbox.c.status == "pending", or_(inbox.c.received_at <= cutoff, inbox.c.attempts > 0)))
                 .order_by(inbox.c.id).limit(1000))).all()
-        queued = {row_id for q in self._queues.values() for row_id, _ in q}
+        queued = {row_id for q in self._queues.values() for row_id, _, _ in q}
         count = 0
         for row in rows:
             if row.id not in queued and row.payload:
@@ -214,6 +227,14 @@ class Inbox:
         if count:
             log("inbox.recovered", count=count)
         return count
+
+    def delay(self) -> float:
+        """Seconds events wait here before they are handled: the wait of the last one to start, or,
+        when that was a while ago and events are queued, how long since anything started (a stall
+        shows at once, not after the next event finally starts)."""
+        if not self._queued:
+            return 0.0
+        return max(self._delay, time.monotonic() - self._delay_at)
 
     async def drain(self) -> None:
         """Until every queued event is handled (shutdown, tests)."""

@@ -91,6 +91,12 @@ class Inbound:
     message_id: str | None = None
     raw: Any = None
 
+    def __post_init__(self) -> None:
+        # No PostgreSQL text or jsonb column holds NUL: text carrying one (a broken keyboard app, a
+        # fuzzer) would fail every insert it reaches, so it is dropped where text enters the core.
+        if "\x00" in self.text:
+            object.__setattr__(self, "text", self.text.replace("\x00", ""))
+
     def to_json(self) -> dict[str, Any]:
         """For the inbox, which records platform events before they are handled (``raw`` must be JSON)."""
         return {"channel": self.channel, "respondent_key": self.respondent_key, "kind": self.kind, "text": self.text,

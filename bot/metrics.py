@@ -20,6 +20,11 @@ MESSAGES = Counter("hailong_messages_total", "Inbound messages handled by the co
                    ["channel", "outcome"], registry=REGISTRY)
 MESSAGE_SECONDS = Histogram("hailong_message_seconds", "Time to handle one inbound message (lock, plan, commit)",
                             ["channel"], buckets=_LATENCY_BUCKETS, registry=REGISTRY)
+SHED = Counter("hailong_shed_total", "Requests refused or dropped under overload (gate: waited too long to start;"
+               " client_gone: the client left while it waited; webhook: events waited too long in the inbox)",
+               ["reason"], registry=REGISTRY)
+INBOX_DELAY = Gauge("hailong_inbox_delay_seconds", "How long the last event handled here waited in this process's inbox",
+                    registry=REGISTRY)
 HTTP_SECONDS = Histogram("hailong_http_seconds", "HTTP request latency by route", ["route", "method", "status"],
                          buckets=_LATENCY_BUCKETS, registry=REGISTRY)
 WEBHOOK_EVENTS = Counter("hailong_webhook_events_total", "Platform events received (new or redelivered)",

@@ -68,6 +68,12 @@ class Settings:
     reuse_port: bool = False
     # /metrics for callers other than loopback (a Prometheus server on another host)
     metrics_token: str = ""
+    # load shedding (bot/overload.py): web chat requests run at most shed_max_inflight at once and
+    # get 503 after waiting shed_max_wait seconds to start; webhooks get 503 while recorded events
+    # wait over shed_inbox_delay seconds to be handled (0 turns a bound off)
+    shed_max_inflight: int = 64
+    shed_max_wait: float = 0.5
+    shed_inbox_delay: float = 3.0
     # admin API: how long a password login lasts
     admin_session_hours: int = 12
     extra: Mapping[str, str] = field(default_factory=dict)

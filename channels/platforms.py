@@ -45,7 +45,7 @@ def setup_platforms(app: web.Application, settings: Settings, services: Callable
 
         app.router.add_post("/webhooks/zalo", webhook_handler(Webhook(
             "zalo", lambda h, b: zalo.verify(h, b, settings.zalo_oa_secret_key), zalo.parse_event,
-            zalo.ZaloParseError), inbox))
+            zalo.ZaloParseError), inbox, settings.shed_inbox_delay))
     if settings.messenger_enabled:
         from . import messenger
 
@@ -59,7 +59,8 @@ def setup_platforms(app: web.Application, settings: Settings, services: Callable
         app.router.add_get("/webhooks/messenger", subscribe)
         app.router.add_post("/webhooks/messenger", webhook_handler(Webhook(
             "messenger", lambda h, b: messenger.verify(h, b, settings.messenger_app_secret),
-            messenger.parse_webhook, messenger.MessengerParseError, reject_status=403), inbox))
+            messenger.parse_webhook, messenger.MessengerParseError, reject_status=403), inbox,
+            settings.shed_inbox_delay))
     telegram_channel = None
     if settings.telegram_enabled:
         from . import telegram
@@ -77,7 +78,7 @@ def setup_platforms(app: web.Application, settings: Settings, services: Callable
 
         app.router.add_post("/webhooks/telegram", webhook_handler(Webhook(
             "telegram", lambda h, b: telegram.verify(h, settings.telegram_secret), telegram.parse_body,
-            telegram.TelegramParseError, after=answer_taps), inbox))
+            telegram.TelegramParseError, after=answer_taps), inbox, settings.shed_inbox_delay))
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession() as http:

@@ -16,6 +16,8 @@ from aiohttp import web
 from bot.inbox import Inbox
 from bot.logs import log
 from bot.messages import Inbound
+from bot.metrics import SHED
+from bot.overload import overloaded_response
 
 MAX_BODY = 256 * 1024
 
@@ -31,8 +33,15 @@ class Webhook:
     after: Callable[[list[Inbound]], Awaitable[None]] | None = None
 
 
-def webhook_handler(hook: Webhook, inbox: Callable[[], Inbox]) -> Callable[[web.Request], Awaitable[web.Response]]:
+def webhook_handler(hook: Webhook, inbox: Callable[[], Inbox], max_delay: float = 0.0
+                    ) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """``max_delay`` (seconds, 0: no bound): when recorded events wait longer than this to be
+    handled, answer 503 before recording anything; the platform redelivers later (bot.overload)."""
     async def handle(request: web.Request) -> web.Response:
+        if max_delay and inbox().delay() > max_delay:
+            SHED.labels("webhook").inc()
+            log("overload.webhook_refused", level=30, channel=hook.channel, delay_ms=round(inbox().delay() * 1000))
+            return overloaded_response(retry_after=max(1, round(max_delay)))
         if request.content_length is not None and request.content_length > MAX_BODY:
             return _error(413, "too_large", f"body over {MAX_BODY} bytes")
         body = await request.read()

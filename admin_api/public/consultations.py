@@ -20,7 +20,7 @@ from bot.content import consultations
 from bot.jsonio import loads
 from bot.services import Services
 from bot.store.flows_repo import vn_date
-from channels.webchat.ratelimit import RateLimiter
+from bot.state.ratelimit import Limit
 
 from .http import FORM_PATH, consultation_links, file_response, html_page, json_error
 
@@ -31,7 +31,7 @@ MAX_FORM = 16 * 1024
 class PublicConsultations:
     def __init__(self, services: Callable[[], Services]) -> None:
         self._services = services
-        self.limiter = RateLimiter(rate=0.2, burst=20)  # an office shares one address: generous bursts
+        self.limiter = Limit("opinions", rate=0.2, burst=20)  # an office shares one address: generous bursts
 
     @property
     def svc(self) -> Services:
@@ -68,7 +68,7 @@ class PublicConsultations:
             return json_error(415, "unsupported_media_type", "Gửi ý kiến dưới dạng application/json.")
         if not self._same_origin(request):
             return json_error(403, "origin_not_allowed", "Trang này không được gửi ý kiến.")
-        if not self.limiter.allow(request.remote or "?"):
+        if not await self.limiter.allow(self.svc.state, request.remote or "?"):
             return json_error(429, "rate_limited", "Ông/Bà gửi quá nhanh, xin thử lại sau ít phút.")
         raw = await request.read()
         try:
@@ -165,7 +165,7 @@ class PublicConsultations:
         if not nonce or not isinstance(sent, str) or not hmac.compare_digest(sent, self._csrf(nonce, cid)):
             return html_page("Phiên đã hết hạn", f"<p>Xin <a href='{FORM_PATH}{html.escape(cid)}'>mở lại trang</a> và gửi "
                                              "lại ý kiến.</p>", 403)
-        if not self.limiter.allow(request.remote or "?"):
+        if not await self.limiter.allow(self.svc.state, request.remote or "?"):
             return html_page("Gửi quá nhanh", "<p>Ông/Bà gửi quá nhanh, xin thử lại sau ít phút.</p>", 429)
         position, comments = form.get("position"), form.get("comments")
         status, _, message = await self._add(cid, position if isinstance(position, str) else "",

@@ -40,6 +40,11 @@ class StateStore(Protocol):
         """``lock`` plus the cached state read as the lock is taken and written as it is released."""
         ...
 
+    async def allow(self, key: str, rate: float, burst: int) -> bool:
+        """One request under ``key``'s rate limit (``rate`` per second, bursts of ``burst``):
+        False when it is over (``bot.state.ratelimit``). Shared by every process on the store."""
+        ...
+
     async def ping(self) -> None:
         """Raises when the store cannot be reached (readiness checks)."""
         ...

@@ -6,6 +6,7 @@ from collections import OrderedDict
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
+from . import ratelimit
 from .base import Slot
 from .locks import KeyedLocks
 
@@ -17,6 +18,7 @@ class MemoryStateStore:
         self._data: OrderedDict[str, tuple[float | None, dict[str, Any]]] = OrderedDict()
         self._locks = KeyedLocks()
         self._max = max_entries
+        self._tat: OrderedDict[str, float] = OrderedDict()
 
     async def get(self, key: str) -> dict[str, Any] | None:
         item = self._data.get(key)
@@ -54,6 +56,15 @@ class MemoryStateStore:
                     await self.delete(key)
                 elif slot.new is not None:
                     await self.set(key, slot.new, slot.ttl)
+
+    async def allow(self, key: str, rate: float, burst: int) -> bool:
+        ok, tat = ratelimit.gcra(self._tat.get(key), ratelimit.clock(), rate, burst)
+        if ok:
+            self._tat[key] = tat
+            self._tat.move_to_end(key)
+            if len(self._tat) > self._max:
+                self._tat.popitem(last=False)
+        return ok
 
     async def ping(self) -> None:
         return None

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
@@ -10,7 +11,9 @@ from redis.exceptions import RedisError
 
 from ..jsonio import dumps, loads
 from ..logs import log
+from . import ratelimit
 from .base import Slot
+from .memory import MemoryStateStore
 from .locks import KeyedLocks
 
 
@@ -29,6 +32,19 @@ return mine and 1 or 0
 """
 
 
+# GCRA, as bot.state.ratelimit.gcra. KEYS[1]: the TAT; ARGV: now, rate, burst. 1 allowed, 0 not.
+_ALLOW = """
+local now = tonumber(ARGV[1])
+local period = 1 / tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if tat == nil or tat < now then tat = now end
+if tat - now > (math.max(tonumber(ARGV[3]), 1) - 1) * period + 1e-9 then return 0 end
+local new = tat + period
+redis.call('SET', KEYS[1], string.format('%.6f', new), 'PX', math.ceil((new - now) * 1000) + 1000)
+return 1
+"""
+
+
 class RedisStateStore:
     """State and locks in Redis, shared by every server process.
 
@@ -41,6 +57,8 @@ class RedisStateStore:
         self._prefix = prefix
         self._local = KeyedLocks()
         self._release = self._redis.register_script(_RELEASE)
+        self._allow = self._redis.register_script(_ALLOW)
+        self._fallback: MemoryStateStore | None = None
 
     def _k(self, key: str) -> str:
         return f"{self._prefix}state:{key}"
@@ -122,6 +140,19 @@ class RedisStateStore:
                 raise TimeoutError(f"respondent lock {lock_key} not acquired in {timeout}s")
             await asyncio.sleep(delay)  # held by another process: poll (cross-process only)
             delay = min(delay * 2, 0.05)
+
+    async def allow(self, key: str, rate: float, burst: int) -> bool:
+        """While Redis is away each process limits alone, rather than refuse everyone or no one."""
+        # the key holds an address or session: only a hash of it is kept
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+        try:
+            return bool(await self._allow(keys=[f"{self._prefix}rl:{digest}"],
+                                          args=[f"{ratelimit.clock():.6f}", rate, burst]))
+        except RedisError as e:
+            log("state.redis_unavailable", op="allow", error=type(e).__name__)
+            if self._fallback is None:
+                self._fallback = MemoryStateStore()
+            return await self._fallback.allow(key, rate, burst)
 
     async def ping(self) -> None:
         await self._redis.ping()

@@ -18,8 +18,8 @@ from bot.logs import log
 from bot.messages import Inbound
 from bot.metrics import MESSAGE_SECONDS, MESSAGES
 from bot.settings import Settings
+from bot.state.ratelimit import Limit
 
-from .ratelimit import RateLimiter
 from .tokens import SessionTokens, TokenError
 
 STATIC = Path(__file__).with_name("static")
@@ -60,9 +60,9 @@ class WebChat:
         self.settings = settings
         self._conv = conversation_getter
         self.tokens = SessionTokens(settings.effective_secret_key(), settings.session_ttl_seconds)
-        self.limiter = RateLimiter(rate=2.0, burst=20)
+        self.limiter = Limit("chat", rate=2.0, burst=20)
         # generous: a whole office or a mobile carrier can share one public address
-        self.session_limiter = RateLimiter(rate=5.0, burst=100)
+        self.session_limiter = Limit("chat-sessions", rate=5.0, burst=100)
 
     @property
     def conversation(self) -> ConversationService:
@@ -118,14 +118,14 @@ class WebChat:
             raise BadRequest("bad_choice", "a choice id has 1-64 letters, digits, _ . : or -")
         return Inbound(channel=CHANNEL, respondent_key=sid, kind="choice", choice=choice_value, message_id=f"cid:{cid}")
 
-    def _check_rate(self, sid: str) -> None:
-        if not self.limiter.allow(sid):
+    async def _check_rate(self, sid: str) -> None:
+        if not await self.limiter.allow(self.conversation.state, sid):
             raise BadRequest("rate_limited", "Ông/Bà gửi quá nhanh, xin chờ một chút rồi gửi lại.", 429)
 
     # ---- HTTP API ------------------------------------------------------------------------
 
     async def create_session(self, request: web.Request) -> web.Response:
-        if not self.session_limiter.allow(request.remote or "?"):
+        if not await self.session_limiter.allow(self.conversation.state, request.remote or "?"):
             raise BadRequest("rate_limited", "Quá nhiều phiên mới từ địa chỉ này, xin thử lại sau.", 429)
         body = await self._json(request)
         flow, ref, context = body.get("flow"), body.get("ref"), body.get("context") or {}
@@ -154,7 +154,7 @@ class WebChat:
 
     async def post_message(self, request: web.Request) -> web.Response:
         sid = self._session(request)
-        self._check_rate(sid)
+        await self._check_rate(sid)
         inbound = self._client_message(sid, await self._json(request))
         return _json_response(_reply_json(await self._handle(inbound)))
 
@@ -207,7 +207,7 @@ class WebChat:
                 if not isinstance(body, dict):
                     raise BadRequest("bad_json", "each frame must be a JSON object")
                 cid = body.get("cid") if isinstance(body.get("cid"), str) else None
-                self._check_rate(sid)
+                await self._check_rate(sid)
                 reply = await self._handle(self._client_message(sid, body))
                 await ws.send_json({"type": "messages", "cid": cid, **_reply_json(reply)})
             except ValueError:

@@ -1,14 +1,11 @@
 """A NUL character in what a respondent typed, reaching the core on PostgreSQL.
 
-The platform parsers now drop NUL, but the web chat (and any future channel) hands text to the
-core as it came. On PostgreSQL no text column can hold NUL: a question with one is never forwarded
-to officials (the ``qa_tickets`` insert fails on every attempt until the event is marked failed),
-and in the webhook fuzz run a following message of the same user stayed ``pending`` with no error
-recorded. Core code (bot/), so only specified here; the fix belongs where text enters the core.
+The platform parsers drop NUL, and the web chat (and any future channel) hands text to the core
+as it came. On PostgreSQL no text column can hold NUL: before ``Inbound`` dropped it, a question
+with one was never forwarded to officials (the ``qa_tickets`` insert failed on every attempt until
+the event was marked failed), and a following message of the same user stayed ``pending``.
 """
 from __future__ import annotations
-
-import pytest
 
 from admin.live import Server
 from bot.app import SERVICES
@@ -17,8 +14,6 @@ from bot.messages import Inbound
 from .test_webhooks import inbox_rows, server  # noqa: F401  (the module's PostgreSQL server fixture)
 
 
-@pytest.mark.xfail(strict=True, reason="bot/conversation.py: text with NUL cannot be stored on PostgreSQL (qa_tickets, "
-                                       "inbox.last_error): the question is never forwarded")
 def test_a_question_with_nul_is_forwarded(server: Server) -> None:  # noqa: F811
     user = "2512736519000000888"
     question = Inbound("zalo", user, kind="text", text="tại sao\x00 phải nộp phí?", message_id="zalo:core-nul-1")

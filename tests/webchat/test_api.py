@@ -24,7 +24,7 @@ from bot.invitations import create_invitations
 from bot.services import Services
 from bot.settings import Settings
 from bot.store.tables import answers, responses
-from channels.webchat import ratelimit
+from bot.state import ratelimit
 
 from .driver import is_consent, is_review, plan
 
@@ -44,7 +44,7 @@ class HumanPace:
     def __init__(self, step: float = 1.0) -> None:
         self.now, self.step = 1000.0, step
 
-    def monotonic(self) -> float:
+    def time(self) -> float:
         self.now += self.step
         return self.now
 
