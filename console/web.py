@@ -27,6 +27,7 @@ SECURE = web.AppKey("console_secure", object)
 
 # (path, label, roles): the menu shows what the caller may open, nothing else
 NAV = (("/questions", "Hỏi đáp", ANSWERERS), ("/surveys", "Khảo sát", EVERYONE), ("/campaigns", "Chiến dịch", EVERYONE),
+       ("/consultations", "Lấy ý kiến", EVERYONE), ("/documents", "Văn bản", EVERYONE),
        ("/results", "Kết quả", READERS), ("/users", "Tài khoản", ADMINS), ("/audit", "Nhật ký", ADMINS))
 
 

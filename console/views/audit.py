@@ -8,6 +8,7 @@ from admin_api.roles import ADMINS
 
 from ..web import Ctx, page
 from .names import usernames
+from .paging import offset_of, pages
 from .table import ROUTES
 
 PAGE = 50
@@ -16,13 +17,8 @@ PAGE = 50
 @ROUTES.get("/audit")
 @page(ADMINS)
 async def audit_log(ctx: Ctx) -> web.StreamResponse:
-    try:
-        offset = max(0, int(ctx.request.query.get("offset", "0")))
-    except ValueError:
-        offset = 0
+    offset = offset_of(ctx.request)
     async with ctx.services.engine.connect() as conn:
         rows = await audit.entries(conn, ctx.who.scope, limit=PAGE + 1, offset=offset)
     names = await usernames(ctx, {r["user_id"] for r in rows if r["user_id"]})
-    return ctx.render("audit.html", entries=rows[:PAGE], names=names, offset=offset,
-                      next_offset=offset + PAGE if len(rows) > PAGE else None,
-                      prev_offset=max(0, offset - PAGE) if offset else None)
+    return ctx.render("audit.html", entries=rows[:PAGE], names=names, pager=pages(offset, PAGE, len(rows)))

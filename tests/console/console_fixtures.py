@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient
 
 from bot.app import SERVICES, create_app
@@ -19,6 +19,9 @@ from tests.admin.conftest import PASSWORD, Admin
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
+# uploads: a small real PDF, and a Windows program renamed .pdf (refused by its bytes)
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+EXE = b"MZ\x90\x00\x03\x00\x00\x00 This program cannot be run in DOS mode."
 
 
 def console_app(settings: Settings, *, background: bool = False) -> web.Application:
@@ -67,6 +70,22 @@ class Console:
         hidden = {k: html.unescape(v) for k, v in HIDDEN.findall(self.page) if csrf or k != "csrf_token"}
         body = {**hidden, **data}
         return await self._keep(await self.client.post(path, data=body, allow_redirects=False, **kw))
+
+    async def upload(self, path: str, data: dict[str, str], file: tuple[str, bytes, str], *,
+                     csrf: bool = True) -> str:
+        """Submit a multipart form as the last page would, with one file: (name, content, declared type)."""
+        form = FormData()
+        if csrf:
+            form.add_field("csrf_token", csrf_of(self.page))
+        for key, value in data.items():
+            form.add_field(key, value)
+        name, content, content_type = file
+        form.add_field("file", content, filename=name, content_type=content_type)
+        return await self._keep(await self.client.post(path, data=form, allow_redirects=False))
+
+    def stored_files(self) -> list[str]:
+        """Uploaded files on disk (bot/content/files.py), whatever record points at them."""
+        return [f.name for f in (self.services.settings.data_dir / "files").rglob("*") if f.is_file()]
 
     async def login(self, username: str, role: str | None = None, unit: str | None = None,
                     password: str = PASSWORD) -> str:

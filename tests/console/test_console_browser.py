@@ -238,3 +238,27 @@ def test_a_refused_list_shows_each_problem_by_line_in_vietnamese(server: live.Se
     problems = page.get_by_role("table", name="Các lỗi trong danh sách")
     expect(problems.get_by_role("row").filter(has_text="thiếu họ tên")).to_contain_text("3")
     expect(problems.get_by_role("row").filter(has_text="không phải số điện thoại Việt Nam")).to_contain_text("4")
+
+
+def test_consultations_and_documents_are_in_the_menu_and_work(server: live.Server, tab: Browser) -> None:
+    user(server, "qt.hue", "unit_admin", "p.hue")
+    page = tab.login("qt.hue")
+    page.get_by_role("link", name="Lấy ý kiến").click()
+    expect(page.get_by_role("heading", name="Lấy ý kiến dự thảo")).to_be_visible()
+    now = datetime.now(timezone(timedelta(hours=7)))
+    page.get_by_label("Tên dự thảo").fill("Dự thảo quy chế một cửa Huế")
+    page.get_by_label("Tóm tắt nội dung dự thảo").fill("Quy định thời gian tiếp nhận hồ sơ.")
+    page.get_by_label("Bắt đầu lấy ý kiến").fill(now.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("Kết thúc lấy ý kiến").fill((now + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name="Tạo đợt lấy ý kiến").click()
+    expect(page.get_by_role("status")).to_contain_text("Đã tạo đợt lấy ý kiến")
+    expect(page.locator("dl.meta")).to_contain_text("Chưa công bố")
+
+    page.get_by_role("link", name="Văn bản", exact=True).click()
+    expect(page.get_by_role("heading", name="Cơ sở dữ liệu văn bản cải cách hành chính")).to_be_visible()
+    page.get_by_label("Tên văn bản").fill("Báo cáo cải cách hành chính Huế")
+    page.get_by_label("Tệp văn bản").set_input_files(
+        {"name": "bao-cao.pdf", "mimeType": "application/pdf", "buffer": b"MZ\x90\x00 a renamed program"})
+    page.get_by_role("button", name="Tải lên").click()
+    expect(page.get_by_role("alert")).to_contain_text("Chỉ nhận tệp PDF, Word (.docx) hoặc Excel (.xlsx)")
+    expect(page.get_by_label("Tên văn bản")).to_have_value("Báo cáo cải cách hành chính Huế")

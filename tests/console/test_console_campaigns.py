@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from aiohttp import FormData
-from console_fixtures import Console, csrf_of
+from console_fixtures import Console
 
 from bot.campaigns.lists import ListChecker, read_csv
 from bot.campaigns.vietnamese import in_vietnamese
@@ -22,11 +21,7 @@ BAD = ("Họ tên,Đơn vị,Kênh,Tài khoản,Số điện thoại\n"
 
 
 async def _upload(console: Console, cid: str, text: str) -> str:
-    form = FormData()
-    form.add_field("csrf_token", csrf_of(console.page))
-    form.add_field("file", text.encode(), filename="danh-sach.csv", content_type="text/csv")
-    return await console._keep(await console.client.post(f"/console/campaigns/{cid}/list", data=form,
-                                                         allow_redirects=False))
+    return await console.upload(f"/console/campaigns/{cid}/list", {}, ("danh-sach.csv", text.encode(), "text/csv"))
 
 
 async def test_a_unit_admin_creates_fills_starts_and_pauses_a_campaign(console: Console) -> None:
