@@ -17,6 +17,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
+from bot.campaigns.hours import SendingHours
 from bot.jobs.pacing import LocalPacer, Pacer, wait_turn
 from bot.logs import log
 from bot.messages import Outbound
@@ -90,6 +91,14 @@ class OutboxSender:
             if contact is None:
                 await self._finish(row, SendResult.failed("no contact address for this respondent"), row.parts_sent)
                 return
+            hours = SendingHours.from_json(row.payload.get("hours"))
+            now = self.clock()
+            if hours is not None and hours.window_end(now) is None:
+                # a campaign message due outside its hours (a retry, a backlog after an outage):
+                # it waits for the next window; not an attempt
+                await self.repo.record(row.id, next_attempt_at=hours.next_start(now))
+                log("outbox.outside_hours", respondent=row.respondent_id, seq=row.seq, channel=row.channel)
+                return
             window = channel.capabilities.window_hours
             if window and (contact.last_inbound_at is None
                            or _aware(contact.last_inbound_at) + timedelta(hours=window) < self.clock()):
@@ -127,7 +136,11 @@ class OutboxSender:
         elif result.status == "retry" and attempts < self.max_attempts:
             wait = max(result.retry_after or 0.0, min(MAX_BACKOFF, self.backoff * 2 ** (attempts - 1)))
             wait *= random.uniform(1.0, 1.25)
-            values.update(next_attempt_at=now + timedelta(seconds=wait), last_error=result.error)
+            retry_at = now + timedelta(seconds=wait)
+            hours = SendingHours.from_json(row.payload.get("hours"))
+            if hours is not None:
+                retry_at = hours.next_start(retry_at)
+            values.update(next_attempt_at=retry_at, last_error=result.error)
         elif result.status == "window_closed":
             values.update(status="window_closed", next_attempt_at=None, last_error=result.error)
         else:

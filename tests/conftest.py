@@ -65,7 +65,8 @@ def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> It
     yield s
     if backend == "postgres":
         r = redis_sync.Redis.from_url(REDIS_URL)
-        keys = list(r.scan_iter(f"{prefix}*"))
+        # the job queue's keys are saq's: "saq:<prefix>jobs…" and "saq:job:<prefix>jobs…"
+        keys = list(r.scan_iter(f"{prefix}*")) + list(r.scan_iter(f"saq:*{prefix}*"))
         if keys:
             r.delete(*keys)
         r.close()

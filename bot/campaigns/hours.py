@@ -33,6 +33,21 @@ class SendingHours:
             raise ValueError("the sending window must end after it starts on the same day")
         return cls(start, end, weekdays_only)
 
+    def to_json(self) -> dict[str, object]:
+        """Kept with each campaign message in the outbox, so that a retry is held to the same hours."""
+        return {"from": self.start.strftime("%H:%M"), "until": self.end.strftime("%H:%M"),
+                "weekdays_only": self.weekdays_only}
+
+    @classmethod
+    def from_json(cls, data: object) -> "SendingHours | None":
+        """None for anything but what ``to_json`` wrote (a message that is not a campaign's)."""
+        if not isinstance(data, dict):
+            return None
+        try:
+            return cls.of(str(data["from"]), str(data["until"]), bool(data.get("weekdays_only")))
+        except (KeyError, ValueError):
+            return None
+
     def window_end(self, now: datetime) -> datetime | None:
         """The end of the window ``now`` is in (UTC), or None when sending is not allowed now."""
         local = now.astimezone(TZ)

@@ -134,10 +134,13 @@ async def _due(services: "Services", c: Any, channel: str, now: datetime, limit:
     return out
 
 
-def _message(services: "Services", flow: Flow, item: Due) -> dict[str, Any]:
-    return invitation(round_=item.round, unit=services.units.name(item.unit_code) or item.unit_code,
-                      title=flow.title, code=item.code,
-                      web=invitation_links(services.settings, item.code)["web"]).to_json()
+def _message(services: "Services", c: Any, flow: Flow, item: Due) -> dict[str, Any]:
+    message = invitation(round_=item.round, unit=services.units.name(item.unit_code) or item.unit_code,
+                         title=flow.title, code=item.code,
+                         web=invitation_links(services.settings, item.code)["web"]).to_json()
+    # the outbox sender holds retries to the campaign's hours too (channels/outbox_sender.py)
+    message["hours"] = SendingHours.of(c.send_from, c.send_until, bool(c.weekdays_only)).to_json()
+    return message
 
 
 async def _write(conn: AsyncConnection, sealer: Sealer, c: Any, channel: str,
@@ -169,12 +172,12 @@ async def _write(conn: AsyncConnection, sealer: Sealer, c: Any, channel: str,
                            new_rids)
 
 
-async def _prepare(services: "Services", flow: Flow, channel: str, batch: list[tuple[Due, datetime]],
+async def _prepare(services: "Services", c: Any, flow: Flow, channel: str, batch: list[tuple[Due, datetime]],
                    now: datetime) -> list[tuple[Due, datetime, str, dict[str, Any]]]:
     """Each invitee's pseudonymous respondent (created at the first send) and the message text."""
     created = await services.conversation.respondent_ids(
         channel, [i.address for i, _ in batch if not i.respondent_id], now=now)
-    return [(item, slot, item.respondent_id or created[item.address], _message(services, flow, item))
+    return [(item, slot, item.respondent_id or created[item.address], _message(services, c, flow, item))
             for item, slot in batch]
 
 
@@ -184,7 +187,7 @@ async def _enqueue_batch(services: "Services", c: Any, flow: Flow, channel: str,
     processes cannot deadlock); None when a round turned out to be queued already."""
     if not batch:
         return 0
-    prepared = await _prepare(services, flow, channel, batch, now)
+    prepared = await _prepare(services, c, flow, channel, batch, now)
     async with contextlib.AsyncExitStack() as stack:
         held = [await stack.enter_async_context(services.state.hold(rid))
                 for rid in sorted({rid for _, _, rid, _ in prepared})]
@@ -200,7 +203,7 @@ async def _enqueue_batch(services: "Services", c: Any, flow: Flow, channel: str,
 
 async def _enqueue(services: "Services", c: Any, flow: Flow, channel: str, item: Due, slot: datetime,
                    now: datetime) -> int:
-    [prepared] = await _prepare(services, flow, channel, [(item, slot)], now)
+    [prepared] = await _prepare(services, c, flow, channel, [(item, slot)], now)
     async with services.state.hold(prepared[2]) as cached:
         try:
             async with services.engine.begin() as conn:

@@ -14,6 +14,7 @@ from bot.campaigns.lists import RawRow, read_csv
 from bot.services import Services, build_services
 from bot.settings import REPO_ROOT, Settings
 from bot.store.flows_repo import load_directory
+from channels.platforms import SENDER
 from fakes.telegram import TOKEN, FakeTelegram
 # the Telegram test's fake Bot API fixture and its person-in-the-chat helpers
 from platforms.test_telegram_webhook import SECRET, buttons, sayer, text_of, tg  # noqa: F401
@@ -55,8 +56,13 @@ async def new_campaign(services: Services, units: tuple[str, ...] = ("p.ha_noi",
 
 @pytest.fixture
 async def tg_app(settings: Settings, services: Services, tg: FakeTelegram, aiohttp_client: Any) -> Any:
-    """The server with Telegram pointed at the fake Bot API (``services``: the seed flows are loaded)."""
-    return await aiohttp_client(create_app(with_platforms(settings, tg.url, zalo=False), background=False))
+    """The server with Telegram pointed at the fake Bot API (``services``: the seed flows are loaded).
+    Its outbox keeps Monday 09:00's time, running on from there: campaign messages leave only inside
+    the campaign's hours, and the tests' campaigns are queued for Monday 09:00, whenever they run."""
+    client = await aiohttp_client(create_app(with_platforms(settings, tg.url, zalo=False), background=False))
+    started = datetime.now(timezone.utc)
+    client.app[SENDER].clock = lambda: MONDAY_9 + (datetime.now(timezone.utc) - started)
+    return client
 
 
 def to_chat(tg: FakeTelegram, chat: int) -> list[str]:
