@@ -94,12 +94,14 @@ async def remove(engine: AsyncEngine, doc_id: str, *, scope: Scope, on_change: O
     return True
 
 
-async def search(engine: AsyncEngine, query: str, *, limit: int = 10, unit: str | None = None,
+async def search(engine: AsyncEngine, query: str, *, scope: Scope = None, limit: int = 10, unit: str | None = None,
                  year: int | None = None, kind: str | None = None) -> list[dict[str, Any]]:
     """Best matches first: documents holding more of the query's words (at least half of them),
-    then the whole phrase, then the newest. Every document is public; no query: the newest."""
+    then the whole phrase, then the newest. Every document is public (``scope=None``); the console
+    keeps to the caller's units with ``scope``, in the query, before the rows are weighed.
+    No query: the newest."""
     words = [w for w in dict.fromkeys(fold(query).split()) if len(w) > 1 or w.isdigit()][:12]
-    q = select(*_COLUMNS, documents.c.search_text)
+    q = select(*_COLUMNS, documents.c.search_text).where(within(documents.c.unit_code, scope))
     if words:
         q = q.where(or_(*(documents.c.search_text.contains(w, autoescape=True) for w in words)))
     q = _filtered(q, unit, year, kind)

@@ -30,7 +30,6 @@ from .table import ROUTES
 
 ID = r"{document_id:[A-Za-z0-9_.\-]{1,64}}"
 PAGE = 50
-SEARCHED = 2000  # the most rows the service's search weighs
 KINDS = {k: service.KIND_WORDS[k].capitalize() for k in service.KINDS}
 UPLOAD_FIELDS = ("title", "year", "kind", "unit")
 DONE = {"uploaded": "Đã tải lên văn bản.", "deleted": "Đã xóa văn bản khỏi cơ sở dữ liệu."}
@@ -64,13 +63,14 @@ def _filters(ctx: Ctx) -> tuple[Filters, str | None]:
 
 
 async def _rows(ctx: Ctx, f: Filters, offset: int) -> list[dict[str, Any]]:
-    """One page and one more row. The search is the public one (every document is public), kept
-    to the caller's units here so the console shows only what the caller is responsible for."""
+    """One page and one more row, of the caller's units only (the console shows what the caller
+    is responsible for): the public search, scoped in its query."""
     if not f.q:
         return await service.list_for(ctx.services.engine, scope=ctx.who.scope, limit=PAGE + 1, offset=offset,
                                       unit=f.unit, year=f.year, kind=f.kind)
-    found = await service.search(ctx.services.engine, f.q, limit=SEARCHED, unit=f.unit, year=f.year, kind=f.kind)
-    return [d for d in found if ctx.who.covers(d["unit_code"])][offset:offset + PAGE + 1]
+    found = await service.search(ctx.services.engine, f.q, scope=ctx.who.scope, limit=offset + PAGE + 1,
+                                 unit=f.unit, year=f.year, kind=f.kind)
+    return found[offset:]
 
 
 async def _list_page(ctx: Ctx, *, error: str | None = None, values: dict[str, str] | None = None,
