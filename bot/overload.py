@@ -55,6 +55,10 @@ class Gate:
             if waiter.done() and not waiter.cancelled():
                 return True  # the slot came as the time ran out: it is ours
             return False
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.leave()  # the slot came as the caller was cancelled: pass it on
+            raise
         finally:
             if not waiter.done():
                 waiter.cancel()

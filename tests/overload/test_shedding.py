@@ -43,6 +43,20 @@ async def test_a_gate_refuses_a_caller_that_waited_too_long() -> None:
     assert gate.inflight == 0 and await gate.enter()
 
 
+async def test_a_caller_cancelled_just_as_its_slot_came_passes_the_slot_on() -> None:
+    gate = Gate(limit=1, max_wait=30.0)
+    assert await gate.enter()
+    first, second = asyncio.create_task(gate.enter()), asyncio.create_task(gate.enter())
+    await asyncio.sleep(0)  # both queue
+    gate.leave()  # the slot goes to the first waiter...
+    first.cancel()  # ...whose client goes away before it runs
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert await second is True and gate.inflight == 1  # nothing leaked: the second got the slot
+    gate.leave()
+    assert gate.inflight == 0
+
+
 @pytest.fixture
 async def chat(services: Services, settings: Settings, aiohttp_client: Any) -> Any:
     return await aiohttp_client(create_app(settings.with_(shed_max_inflight=1, shed_max_wait=0.01), background=False))
