@@ -9,7 +9,7 @@ from aiohttp import web
 
 from .jobs import JobContext, Jobs, open_jobs
 from .logs import log, setup_logging
-from .overload import Gate, gate_middleware
+from .overload import Gate
 from .services import Services, build_services
 from .settings import Settings
 
@@ -28,6 +28,8 @@ def create_app(settings: Settings, *, background: bool = True) -> web.Applicatio
     from admin_api.operations import setup_operations
     from channels.platforms import SENDER, setup_platforms
     from channels.webchat import setup_webchat
+
+    from channels.shedding import gate_middleware
 
     app = web.Application(client_max_size=64 * 1024)
     if settings.shed_max_inflight and settings.shed_max_wait:

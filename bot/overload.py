@@ -6,7 +6,8 @@ nobody waits for any more, so the messages answered per second fall towards zero
 process at 200 msgs/s answered 0.1/s). With it the process keeps doing about its capacity of
 useful work and the rest learn at once that they should try again.
 
-Two bounds, both measured as time waited, not as queue length, so they need no tuning per machine:
+Two bounds, both measured as time waited, not as queue length, so they need no tuning per machine
+(``channels/shedding.py`` and ``channels/webhooks.py`` apply them at the HTTP edge):
 
 * ``Gate``, for requests handled inline (web chat, public pages): at most ``limit`` handlers run;
   a request that cannot start within ``max_wait`` gets 503 with Retry-After. One whose client has
@@ -19,17 +20,8 @@ Two bounds, both measured as time waited, not as queue length, so they need no t
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
-
-from aiohttp import web
-
-from .logs import log
-from .metrics import SHED
-
-OVERLOADED = "Hệ thống đang quá tải, xin Ông/Bà gửi lại sau giây lát."
 
 
 @dataclass
@@ -75,38 +67,3 @@ class Gate:
                 waiter.set_result(None)  # the slot passes on: inflight stays the same
                 return
         self.inflight -= 1
-
-
-def overloaded_response(retry_after: int = 1) -> web.Response:
-    return web.json_response({"error": "overloaded", "message": OVERLOADED}, status=503,
-                             headers={"Retry-After": str(retry_after)})
-
-
-def gate_middleware(gate: Gate, applies: Callable[[str], bool]) -> Callable[..., Awaitable[web.StreamResponse]]:
-    """Puts the requests whose path ``applies`` through ``gate``."""
-
-    @web.middleware
-    async def shed(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-                   ) -> web.StreamResponse:
-        if not applies(request.path):
-            return await handler(request)
-        started = time.monotonic()
-        if not await gate.enter():
-            SHED.labels("gate").inc()
-            log("overload.shed", level=30, path=_route(request), waited_ms=round((time.monotonic() - started) * 1000))
-            return overloaded_response()
-        try:
-            transport = request.transport
-            if transport is None or transport.is_closing():
-                SHED.labels("client_gone").inc()
-                return web.Response(status=499)  # nobody reads it; nginx's code for "client closed"
-            return await handler(request)
-        finally:
-            gate.leave()
-
-    return shed
-
-
-def _route(request: web.Request) -> str:
-    info = request.match_info.route.resource
-    return info.canonical if info is not None else "?"

@@ -17,7 +17,8 @@ from bot.inbox import Inbox
 from bot.logs import log
 from bot.messages import Inbound
 from bot.metrics import SHED
-from bot.overload import overloaded_response
+
+from .shedding import overloaded_response
 
 MAX_BODY = 256 * 1024
 
