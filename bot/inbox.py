@@ -115,8 +115,8 @@ class Inbox:
         queue = self._queues[key]
         try:
             while queue:
-                row_id, ev, queued_at = queue.popleft()
                 async with self._handling:
+                    row_id, ev, queued_at = queue.popleft()
                     self._queued -= 1
                     self._delay_at = time.monotonic()
                     self._delay = self._delay_at - queued_at
@@ -128,6 +128,7 @@ class Inbox:
                         handled = False
                     if not handled:
                         # an earlier event failed: the later ones wait for recover(), in order
+                        self._queued -= len(queue)
                         queue.clear()
         finally:
             self._queued -= len(queue)  # cancelled at shutdown: recover() takes them up

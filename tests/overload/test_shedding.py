@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from bot.app import GATE, SERVICES, create_app
 from bot.inbox import sender_key
+from bot.messages import Inbound
 from bot.overload import Gate
 from bot.services import Services
 from bot.settings import Settings
@@ -128,3 +129,18 @@ async def test_webhooks_get_503_while_events_wait_in_the_inbox_and_nothing_is_re
     async with services.engine.connect() as conn:
         statuses = (await conn.execute(select(inbox.c.status))).scalars().all()
     assert statuses == ["done"] * 3
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+async def test_a_sender_whose_event_failed_leaves_no_phantom_backlog(services: Services) -> None:
+    """A failed event holds back its sender's later ones (they wait for the sweep, in order); the
+    inbox must not go on counting them as waiting here, or every webhook after would be refused."""
+    user = "2512736519000000309"
+    failing = Inbound("zalo", user, text="a", message_id="zalo:phantom-1", raw={"msg_id": "x" * 300})
+    later = Inbound("zalo", user, text="b", message_id="zalo:phantom-2", raw={"msg_id": "m2"})
+    assert await services.inbox.accept([failing, later]) == 2
+    await services.inbox.drain()
+    async with services.engine.connect() as conn:
+        rows = (await conn.execute(select(inbox.c.status, inbox.c.attempts).order_by(inbox.c.id))).all()
+    assert [(r.status, r.attempts) for r in rows] == [("pending", 1), ("pending", 0)]  # left to the sweep
+    assert services.inbox.delay() == 0
