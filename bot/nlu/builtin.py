@@ -129,7 +129,10 @@ class BuiltinNlu:
             if (name in COMMANDS and conf >= SURE_INTENT) or (name in ROUTES and conf >= CLEAR_INTENT):
                 return Understanding(text=original, intent=name, confidence=conf)
             return self._answer(original, found)
-        if name != "ask_question" and conf >= CLEAR_INTENT and (
+        # "phiếu khảo sát có dài không", "làm khảo sát trên zalo kiểu gì": a question about surveys, not
+        # the command to start one, when the knowledge base has something to offer
+        about_surveys = question and name == "start_survey" and bool(found.candidates)
+        if name != "ask_question" and conf >= CLEAR_INTENT and not about_surveys and (
                 not question or conf >= (SURE_INTENT if name in COMMANDS else VERY_SURE_INTENT)):
             return Understanding(text=original, intent=name, confidence=conf)
         if question or intent.intent == "ask_question" or len(found.content) >= 3:

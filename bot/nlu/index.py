@@ -11,13 +11,15 @@ For the best ``k`` entries :meth:`KbIndex.search` also returns features that do 
 size of the knowledge base — how much of the query the entry explains (``cov_q``), how much of the
 entry's question the query covers (``cov_d``), a character-level similarity that forgives typos
 (``char``), how much of the query the entry's answer contains (``cov_a``: officials answer in the
-words citizens use more often than they ask in them), whether the entry asks what the query asks
-(``facet``) — summed into the rank score with weights learned by :mod:`bot.nlu.rerank`, and
+words citizens use more often than they ask in them), how much of it the question and one sentence
+of the answer contain together (``cov_s``: the words of a detail sit in the same sentence), whether
+the entry asks what the query asks (``facet``) — summed into the rank score with weights learned by :mod:`bot.nlu.rerank`, and
 calibrated by :mod:`bot.nlu.retrieval`.
 """
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -49,6 +51,7 @@ class IndexParams:
     w_facet: float = 0.0       # +1 the entry's question asks what the query asks (where, how long…), -1 another thing
     w_cov_e: float = 0.0       # how much of the query the entry as a whole (question and answer) contains
     w_miss: float = 0.0        # the weightiest query word the entry's question lacks
+    w_cov_s: float = 0.0       # how much of the query the question and one sentence of the answer contain together
     partial: float = 0.5       # credit for a word that shares a syllable with the entry's
     depth: int = 10  # how many BM25 hits get the full features
 
@@ -73,6 +76,7 @@ class Hit:
     cov_e: float = 0.0
     info: float = 0.0    # matched information, in "rare words" (idf / the idf of an unseen word), at most 2
     miss: float = 0.0    # the weightiest query word the entry lacks, in the same unit (0 … 1)
+    cov_s: float = 0.0   # the best passage's share of the query
     unknown: float = 0.0  # share of the query's weight that no entry has
     margin: float = 0.0  # score minus the best other score
 
@@ -80,7 +84,7 @@ class Hit:
         return {"score": self.score, "margin": self.margin, "bm25n": self.bm25n, "cov_q": self.cov_q,
                 "cov_d": self.cov_d, "char": self.char, "cov_a": self.cov_a, "facet": self.facet, "cov_e": self.cov_e,
                 "info": self.info,
-                "miss": self.miss, "unknown": self.unknown}
+                "miss": self.miss, "unknown": self.unknown, "cov_s": self.cov_s}
 
 
 @dataclass
@@ -141,6 +145,7 @@ class KbIndex:
         self.doc_facets: list[frozenset[str]] = []
         self.doc_syllables: list[set[str]] = []
         self.doc_strings: list[str] = []
+        self.passages: list[tuple[frozenset[str], ...]] = []
         unit_df: dict[str, int] = {}
         for e in self.entries:
             topic = (e.topic or "").replace("_", " ").replace("-", " ")
@@ -150,6 +155,9 @@ class KbIndex:
             a_terms.append(a.terms)
             self.doc_units.append(q.units)
             self.answer_units.append(frozenset(a.units) | {x for u in a.units for x in u.split("_")})
+            # the question with one sentence of the answer at a time: words that go together
+            self.passages.append(tuple(frozenset(q.units) | frozenset(self.analyze(part).units)
+                                       for part in _sentences(e.answer)))
             self.doc_facets.append(frozenset(t for t in q.content if t in synonyms.facets))
             self.doc_syllables.append({part for u in q.units for part in u.split("_")})
             self.doc_strings.append(" ".join(self.analyze(e.question).content))
@@ -295,18 +303,28 @@ class KbIndex:
             answer_units = self.answer_units[d]
             cov_a = sum(v for u, v in uni.items() if u in answer_units) / uni_mass
             cov_e = sum(v for u, v in uni.items() if u in answer_units or u in doc_units) / uni_mass
+            cov_s = max([cov_q] + [sum(v for u, v in uni.items() if u in ps) / uni_mass for ps in self.passages[d]])
             facet = _facet_agreement(qfacets, self.doc_facets[d])
             s = (p.w_bm25 * bm25n + p.w_cov_q * cov_q + p.w_cov_d * cov_d + p.w_char * char
-                 + p.w_cov_a * cov_a + p.w_facet * facet + p.w_cov_e * cov_e + p.w_miss * missing / (2 * max_idf))
+                 + p.w_cov_a * cov_a + p.w_facet * facet + p.w_cov_e * cov_e + p.w_miss * missing / (2 * max_idf)
+                 + p.w_cov_s * cov_s)
             if unit:
                 s *= _unit_factor(self.entries[d].unit, unit)
             hits.append(Hit(doc=d, score=s, bm25n=bm25n, cov_q=cov_q, cov_d=cov_d, char=char, cov_a=cov_a, facet=facet, cov_e=cov_e,
-                            info=min(2.0, matched / max_idf), miss=missing / (2 * max_idf), unknown=unknown))
+                            info=min(2.0, matched / max_idf), miss=missing / (2 * max_idf), unknown=unknown,
+                            cov_s=cov_s))
         hits.sort(key=lambda h: -h.score)
         for i, h in enumerate(hits):
             other = hits[1].score if i == 0 and len(hits) > 1 else (hits[0].score if i > 0 else 0.0)
             h.margin = h.score - other
         return hits[:k]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+")
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE_END.split(text) if s.strip()]
 
 
 def _facet_agreement(query: set[str], entry: frozenset[str]) -> float:

@@ -20,7 +20,7 @@ from .index import KbIndex
 
 # feature of a hit → the IndexParams weight that multiplies it
 RANK_WEIGHTS = {"bm25n": "w_bm25", "cov_q": "w_cov_q", "cov_d": "w_cov_d", "char": "w_char",
-                "cov_a": "w_cov_a", "facet": "w_facet", "cov_e": "w_cov_e", "miss": "w_miss"}
+                "cov_a": "w_cov_a", "facet": "w_facet", "cov_e": "w_cov_e", "miss": "w_miss", "cov_s": "w_cov_s"}
 FEATURES = tuple(RANK_WEIGHTS)
 
 

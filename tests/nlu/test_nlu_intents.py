@@ -74,6 +74,18 @@ def test_questions_are_questions_even_near_survey_words(seed_nlu: BuiltinNlu) ->
     assert u.intent == "ask_question" and u.answer_id == "baomat.an_danh"
 
 
+def test_a_question_about_surveys_is_not_the_command_to_start_one(seed_nlu: BuiltinNlu) -> None:
+    """Asking how long or how a survey works gets the official answer (or the choice of it), while
+    asking to take one still opens the survey menu."""
+    for text, expected in (("phiếu đánh giá một cửa có dài không", "khaosat.thoi_gian"),
+                           ("lam khao sat tren zalo kieu gi", "khaosat.cach_tham_gia")):
+        u = seed_nlu.understand_sync(text)
+        first = u.answer_id or (u.candidates[0].answer_id if u.candidates else None)
+        assert u.intent == "ask_question" and first == expected, u.to_json()
+    for text in ("cho minh lam phieu khao sat", "tham gia khảo sát ngay"):
+        assert seed_nlu.understand_sync(text).intent == "start_survey"
+
+
 def test_gibberish_is_none(seed_nlu: BuiltinNlu) -> None:
     for text in ("", "...", "😀", "\x00\x01"):
         u = seed_nlu.understand_sync(text)
