@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 _TELEX_TONES = "sfrxj"
 _VOWELS = set("aeiouy")
 _ALNUM = re.compile(r"^[a-z0-9]+$")
+# forms of address that may close a message after its question word ("... không cháu", "... không bạn")
+_ADDRESS = frozenset({"chau", "ban", "bac", "co", "chu", "di", "cau", "con", "ad", "shop", "ah", "a"})
 
 
 class SynonymsError(ValueError):
@@ -296,8 +298,15 @@ class TextNormalizer:
         toks = self.expand(text) if expanded is None else expanded
         if not toks:
             return False
-        if toks[-1] in self.synonyms.question_endings and len(toks) > 1:
-            return True
+        # "... có lâu không cháu", "... ẩn danh không ạ": a question may end in a polite particle or a
+        # form of address
+        end = len(toks)
+        while end > 1:
+            if toks[end - 1] in self.synonyms.question_endings:
+                return True
+            if toks[end - 1] not in self.synonyms.particles and toks[end - 1] not in _ADDRESS:
+                break
+            end -= 1
         words = self.synonyms.question_words
         for n in {len(w) for w in words}:
             for i in range(len(toks) - n + 1):

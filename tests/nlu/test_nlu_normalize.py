@@ -63,6 +63,14 @@ def test_question_detection(norm: TextNormalizer) -> None:
         assert not norm.is_question(s), s
 
 
+def test_a_question_may_end_in_a_polite_word(norm: TextNormalizer) -> None:
+    for q in ("phiếu có ẩn danh không ạ", "phieu nay an danh ko a", "co an danh k ad",
+              "làm cái phiếu đó có lâu không cháu", "phiếu gồm mấy phần vậy ạ"):
+        assert norm.is_question(q), q
+    for s in ("cảm ơn ạ", "chào bạn", "xin chao ad", "tôi muốn làm khảo sát ạ"):
+        assert not norm.is_question(s), s
+
+
 def test_dictionary_and_segmentation_come_with_underthesea() -> None:
     syllables, pairs = dictionary_words()
     assert {"can", "cuoc", "khai", "sinh"} <= syllables
