@@ -68,6 +68,7 @@ class Synonyms:
     # expressions that make a message a question, anywhere or as its last word
     question_words: frozenset[tuple[str, ...]] = frozenset()
     question_endings: frozenset[str] = frozenset()
+    question_starts: frozenset[str] = frozenset()
     # folded expression (tuple of syllables) → canonical token ("can_cuoc")
     phrases: Mapping[tuple[str, ...], str] = field(default_factory=dict)
     max_phrase: int = 1
@@ -131,6 +132,7 @@ def load_synonyms(path: Path) -> Synonyms:
                     weak=tokens_of("weak"), facets=tokens_of("facets"),
                     question_words=frozenset(_fold_words(w) for w in data.get("question_words") or ()),
                     question_endings=frozenset(fold(str(w)) for w in data.get("question_endings") or ()),
+                    question_starts=frozenset(fold(str(w)) for w in data.get("question_starts") or ()),
                     phrases=phrases, max_phrase=max((len(p) for p in phrases), default=1))
 
 
@@ -298,6 +300,11 @@ class TextNormalizer:
         toks = self.expand(text) if expanded is None else expanded
         if not toks:
             return False
+        start = 0
+        while start < len(toks) - 1 and toks[start] in self.synonyms.particles:
+            start += 1
+        if toks[start] in self.synonyms.question_starts and len(toks) > start + 1:
+            return True
         # "... có lâu không cháu", "... ẩn danh không ạ": a question may end in a polite particle or a
         # form of address
         end = len(toks)

@@ -45,7 +45,7 @@ def candidate_lists(index: KbIndex, items: Sequence[Any]) -> list[Candidates]:
     return out
 
 
-def fit_weights(lists: Sequence[Candidates], *, l2: float = 1.0) -> np.ndarray:
+def fit_weights(lists: Sequence[Candidates], *, l2: float = 0.1) -> np.ndarray:
     """Weights (in FEATURES order) under which the right candidate outscores the others."""
     diffs = [c.features[c.right] - c.features[j] for c in lists if c.right is not None
              for j in range(len(c.features)) if j != c.right]
@@ -64,7 +64,7 @@ def top1(lists: Sequence[Candidates], w: np.ndarray) -> float:
     return ok / len(lists)
 
 
-def cross_validate(lists: Sequence[Candidates], *, folds: int = 5, l2: float = 1.0) -> float:
+def cross_validate(lists: Sequence[Candidates], *, folds: int = 5, l2: float = 0.1) -> float:
     """Top-1 of each fold under weights fitted on the other folds."""
     ok = 0.0
     for k in range(folds):
@@ -74,7 +74,7 @@ def cross_validate(lists: Sequence[Candidates], *, folds: int = 5, l2: float = 1
     return ok / max(len(lists), 1)
 
 
-def learn_ranking(index: KbIndex, items: Sequence[Any], *, l2: float = 1.0) -> tuple[dict[str, float], dict[str, float]]:
+def learn_ranking(index: KbIndex, items: Sequence[Any], *, l2: float = 0.1) -> tuple[dict[str, float], dict[str, float]]:
     """The ranking weights learned on ``items`` (IndexParams names, scaled so that BM25's weight is 1)
     and a report: in-sample and out-of-fold top-1, and the share BM25 found at all."""
     lists = candidate_lists(index, items)

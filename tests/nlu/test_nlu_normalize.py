@@ -65,7 +65,8 @@ def test_question_detection(norm: TextNormalizer) -> None:
 
 def test_a_question_may_end_in_a_polite_word(norm: TextNormalizer) -> None:
     for q in ("phiếu có ẩn danh không ạ", "phieu nay an danh ko a", "co an danh k ad",
-              "làm cái phiếu đó có lâu không cháu", "phiếu gồm mấy phần vậy ạ"):
+              "làm cái phiếu đó có lâu không cháu", "phiếu gồm mấy phần vậy ạ", "sao tôi lại được mời ạ",
+              "phieu sipas danh gia may yeu to"):
         assert norm.is_question(q), q
     for s in ("cảm ơn ạ", "chào bạn", "xin chao ad", "tôi muốn làm khảo sát ạ"):
         assert not norm.is_question(s), s
