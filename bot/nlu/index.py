@@ -13,8 +13,8 @@ entry's question the query covers (``cov_d``), a character-level similarity that
 (``char``), how much of the query the entry's answer contains (``cov_a``: officials answer in the
 words citizens use more often than they ask in them), how much of it the question and one sentence
 of the answer contain together (``cov_s``: the words of a detail sit in the same sentence), whether
-the entry asks what the query asks (``facet``) — summed into the rank score with weights learned by :mod:`bot.nlu.rerank`, and
-calibrated by :mod:`bot.nlu.retrieval`.
+the entry asks what the query asks (``facet``) — summed into the rank score with weights learned by
+:mod:`bot.nlu.rerank`, and calibrated by :mod:`bot.nlu.retrieval`.
 """
 from __future__ import annotations
 

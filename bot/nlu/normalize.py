@@ -38,8 +38,6 @@ log = logging.getLogger(__name__)
 _TELEX_TONES = "sfrxj"
 _VOWELS = set("aeiouy")
 _ALNUM = re.compile(r"^[a-z0-9]+$")
-# forms of address that may close a message after its question word ("... không cháu", "... không bạn")
-_ADDRESS = frozenset({"chau", "ban", "bac", "co", "chu", "di", "cau", "con", "ad", "shop", "ah", "a"})
 
 
 class SynonymsError(ValueError):
@@ -69,6 +67,7 @@ class Synonyms:
     question_words: frozenset[tuple[str, ...]] = frozenset()
     question_endings: frozenset[str] = frozenset()
     question_starts: frozenset[str] = frozenset()
+    closing_words: frozenset[str] = frozenset()  # may follow the question word: "… không cháu", "… không ạ"
     # folded expression (tuple of syllables) → canonical token ("can_cuoc")
     phrases: Mapping[tuple[str, ...], str] = field(default_factory=dict)
     max_phrase: int = 1
@@ -133,6 +132,7 @@ def load_synonyms(path: Path) -> Synonyms:
                     question_words=frozenset(_fold_words(w) for w in data.get("question_words") or ()),
                     question_endings=frozenset(fold(str(w)) for w in data.get("question_endings") or ()),
                     question_starts=frozenset(fold(str(w)) for w in data.get("question_starts") or ()),
+                    closing_words=frozenset(fold(str(w)) for w in data.get("closing_words") or ()),
                     phrases=phrases, max_phrase=max((len(p) for p in phrases), default=1))
 
 
@@ -311,7 +311,7 @@ class TextNormalizer:
         while end > 1:
             if toks[end - 1] in self.synonyms.question_endings:
                 return True
-            if toks[end - 1] not in self.synonyms.particles and toks[end - 1] not in _ADDRESS:
+            if toks[end - 1] not in self.synonyms.particles and toks[end - 1] not in self.synonyms.closing_words:
                 break
             end -= 1
         words = self.synonyms.question_words
