@@ -186,6 +186,26 @@ def compound_pairs(texts: Iterable[str]) -> set[tuple[str, str]]:
     return pairs
 
 
+_TELEX_MARKS = (("dd", "d"), ("aa", "a"), ("ee", "e"), ("oo", "o"), ("uw", "u"), ("ow", "o"), ("aw", "a"), ("w", "u"))
+_VOWELS = frozenset("aeiouy")
+_FINALS = frozenset({"c", "ch", "m", "n", "ng", "nh", "p", "t"})  # what may follow a tone key typed mid-word
+
+
+def _telex_readings(t: str) -> list[str]:
+    """``t`` typed in telex with the keyboard's Vietnamese mode off, read back as plain letters: every mark
+    key removed, with and without one tone key (s f r x j) at the end or between a vowel and the final
+    consonant ("cuowsc")."""
+    def marks(x: str) -> str:
+        for a, b in _TELEX_MARKS:
+            x = x.replace(a, b)
+        return x
+    out = [marks(t)]
+    for i in range(1, len(t)):
+        if t[i] in _TELEX_TONES and (i == len(t) - 1 or (t[i - 1] in _VOWELS | {"w"} and t[i + 1:] in _FINALS)):
+            out.append(marks(t[:i] + t[i + 1:]))
+    return [c for c in out if c != t]
+
+
 class TextNormalizer:
     """Text → canonical tokens. ``vocabulary`` (folded syllables) is what typos are repaired towards."""
 
@@ -243,18 +263,21 @@ class TextNormalizer:
         # a telex tone key left at the end ("tucj", "cuocs") or a doubled vowel/d ("ddang", "hoo")
         if len(t) > 2 and t[-1] in _TELEX_TONES and self._known(t[:-1]):
             return t[:-1]
-        for a, b in (("dd", "d"), ("aa", "a"), ("ee", "e"), ("oo", "o"), ("uw", "u"), ("ow", "o"), ("aw", "a"),
-                     ("w", "u")):
+        for a, b in _TELEX_MARKS:
             if a in t:
                 cand = t.replace(a, b)
                 if self._known(cand):
                     return cand
-        # two syllables typed together ("cancuoc", "khaisinh")
-        if len(t) >= 5:
+        # two syllables typed together ("cancuoc", "khaisinh", "hoso")
+        if len(t) >= 4:
             for i in range(2, len(t) - 1):
                 left, right = t[:i], t[i:]
                 if left in self.vocabulary and right in self.vocabulary:
                     return f"{left} {right}"
+        # several telex keys at once, a tone key after a vowel or at the end ("ddawng", "keets", "cuowsc")
+        for cand in _telex_readings(t):
+            if self._known(cand):
+                return cand
         # one edit (insertion, deletion, substitution, transposition) away from the knowledge base
         # (not for short tokens, and the first letter stays: "oto" must not become "to")
         same_initial = self._by_initial.get(t[0])

@@ -47,6 +47,16 @@ def test_typos_are_repaired_towards_the_knowledge_base(norm: TextNormalizer) -> 
     assert norm.repair("ddang") == "dang"         # telex đ
     assert norm.tokens("dang ky khai sihn") == ["dang_ky", "khai_sinh"]
     assert norm.tokens("lam cancuoc o dau") == ["lam", "can_cuoc", "o_dau"]   # glued syllables
+    assert norm.tokens("hoso o dau") == ["ho_so", "o_dau"]
+
+
+def test_telex_typed_with_the_vietnamese_keyboard_off(norm: TextNormalizer) -> None:
+    # several keys in one syllable: đ and ă ("ddawng"), ê and the tone at the end ("keets"), ơ with the tone
+    # before the final consonant ("cuowsc")
+    assert norm.tokens("ddawng ky khai sinh") == ["dang_ky", "khai_sinh"]
+    assert norm.repair("keets") == "ket"
+    assert norm.repair("cuowsc") == "cuoc"
+    assert norm.repair("hoof") == "ho"
 
 
 def test_real_words_and_short_tokens_are_left_alone(norm: TextNormalizer) -> None:
