@@ -281,29 +281,39 @@ class KbIndex:
         unknown = sum(v * (0.5 if self._known_parts(u) else 1.0) for u, v in uni.items() if u not in unit_idf) / uni_mass
         qstring = " ".join(query.content)
         qfacets = {t for t in query.content if t in self.normalizer.synonyms.facets}
+        parts = [(u, v, u.split("_")) for u, v in uni.items()]
         hits: list[Hit] = []
         for d in top.tolist():
             doc_units = self.doc_units[d]
             doc_syl = self.doc_syllables[d]
+            answer_units = self.answer_units[d]
             # a word the entry has, or half of it when they share a syllable ("tinh" and "tinh_diem")
-            matched = 0.0
+            matched = in_answer = in_entry = 0.0
+            present: list[tuple[str, float]] = []  # the query's words the entry has (for cov_s)
             missing = 0.0  # the weightiest word of the query the entry does not have
-            for u, v in uni.items():
-                if u in doc_units:
+            for u, v, syl in parts:
+                in_question = u in doc_units
+                if in_question:
                     matched += v
-                elif any(x in doc_syl for x in u.split("_")):
+                elif any(x in doc_syl for x in syl):
                     matched += p.partial * v
                     missing = max(missing, (1 - p.partial) * v)
                 else:
                     missing = max(missing, v)
+                if u in answer_units:
+                    in_answer += v
+                    in_entry += v
+                    present.append((u, v))
+                elif in_question:
+                    in_entry += v
+                    present.append((u, v))
             cov_q = matched / uni_mass
             cov_d = sum(w * unit_idf[u] for u, w in doc_units.items() if u in uni) / self.doc_mass[d]
             char = fuzz.token_set_ratio(qstring, self.doc_strings[d]) / 100.0
             bm25n = float(scores[d]) / qnorm if qnorm else 0.0
-            answer_units = self.answer_units[d]
-            cov_a = sum(v for u, v in uni.items() if u in answer_units) / uni_mass
-            cov_e = sum(v for u, v in uni.items() if u in answer_units or u in doc_units) / uni_mass
-            cov_s = max([cov_q] + [sum(v for u, v in uni.items() if u in ps) / uni_mass for ps in self.passages[d]])
+            cov_a = in_answer / uni_mass
+            cov_e = in_entry / uni_mass
+            cov_s = max([cov_q] + [sum(v for u, v in present if u in ps) / uni_mass for ps in self.passages[d]])
             facet = _facet_agreement(qfacets, self.doc_facets[d])
             s = (p.w_bm25 * bm25n + p.w_cov_q * cov_q + p.w_cov_d * cov_d + p.w_char * char
                  + p.w_cov_a * cov_a + p.w_facet * facet + p.w_cov_e * cov_e + p.w_miss * missing / (2 * max_idf)

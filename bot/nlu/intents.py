@@ -141,6 +141,10 @@ class IntentClassifier:
             b -= lr * G.sum(axis=0)
         W, b = W.astype(np.float32), b.astype(np.float32)
         self.W, self.b = W, b
+        # the vocabulary by kind, for looking up a message's features without building them all
+        self._by_kind: dict[str, dict[str, int]] = {"c": {}, "w": {}, "b": {}}
+        for f, i in self.vocab.items():
+            self._by_kind[f[0]][f[2:]] = i
 
     def _vector(self, feats: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
         pairs = [(self.vocab[f], 1.0 + math.log(c)) for f, c in feats.items() if f in self.vocab]
@@ -151,10 +155,36 @@ class IntentClassifier:
         norm = float(np.linalg.norm(val))
         return idx, val / norm if norm else val
 
+    def _known_vector(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The same vector as ``_vector(_features(words))``, counting only the features the classifier
+        knows: a long message has thousands of character n-grams and only the known ones matter."""
+        counts: dict[int, int] = {}
+        chars, ws, bigrams = self._by_kind["c"], self._by_kind["w"], self._by_kind["b"]
+        padded = f" {' '.join(words)} "
+        for n in (2, 3, 4, 5):
+            for i in range(len(padded) - n + 1):
+                j = chars.get(padded[i:i + n])
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
+        for w in words:
+            j = ws.get(w)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        for a, b in zip(words, words[1:]):
+            j = bigrams.get(f"{a} {b}")
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        if not counts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        val = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))) * self.idf[idx]
+        norm = float(np.linalg.norm(val))
+        return idx, val / norm if norm else val
+
     def predict(self, text: str, words: list[str] | None = None) -> IntentScores:
         """``words``: ``tokenize(text)`` if the caller already has it."""
         words = self.tokenize(text) if words is None else words
-        idx, val = self._vector(_features(words)) if words else (np.zeros(0, dtype=np.int64), None)
+        idx, val = self._known_vector(words) if words else (np.zeros(0, dtype=np.int64), None)
         if not len(idx):
             return IntentScores("none", 0.0, {})
         logits = val @ self.W[idx] + self.b
